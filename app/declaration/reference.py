@@ -107,6 +107,10 @@ class RateLibrary:
     def __contains__(self, code: object) -> bool:
         return code in self._rows
 
+    def codes(self) -> list[str]:
+        """Every commodity code in the library, sorted."""
+        return sorted(self._rows)
+
     def rows(self, code: str) -> list[RateRow]:
         return list(self._rows.get(code, ()))
 
