@@ -6,7 +6,6 @@ the desktop client starts it, and is found through the ``listening on`` line it 
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -35,6 +34,7 @@ class LiveStub:
     url: str = ""
     process: subprocess.Popen[str] | None = None
     output: list[str] = field(default_factory=list)
+    _pump: threading.Thread = field(init=False, repr=False)
 
     @property
     def api(self) -> str:
@@ -69,7 +69,8 @@ class LiveStub:
                     ready.set()
             ready.set()
 
-        threading.Thread(target=pump, daemon=True).start()
+        self._pump = threading.Thread(target=pump, daemon=True)
+        self._pump.start()
         deadline = time.monotonic() + START_TIMEOUT
         while not ready.wait(0.1):
             if time.monotonic() > deadline:
@@ -87,12 +88,20 @@ class LiveStub:
                 self.process.wait(15)
             except subprocess.TimeoutExpired:
                 self.kill()
+        self._close()
 
     def kill(self) -> None:
         """``kill -9`` the whole process group (server and its audit workers)."""
         if self.process and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(15)
+        self._close()
+
+    def _close(self) -> None:
+        """Release the output pipe once the pump has read it to the end."""
+        if self.process and self.process.stdout and not self.process.stdout.closed:
+            self._pump.join(5)
+            self.process.stdout.close()
 
     def restart(self) -> LiveStub:
         self.stop()
@@ -113,6 +122,6 @@ class LiveStub:
         return requests.request(
             method, self.url + "/admin/v1" + path,
             headers={"X-Admin-Token": self.admin_token},
-            data=None if body is None else json.dumps(body),
+            json=body,
             timeout=30,
         )

@@ -43,8 +43,9 @@ class MdtTotals:
     ) -> Decimal:
         """Add a line (see ``MdtLine``); returns the line's 免抵退税额."""
         diff = vat_rate - refund_rate
-        not_exempt = round_money(fob_cny * diff)
-        mdt = round_money(fob_cny * refund_rate)
+        # quantize inlined (= round_money): this runs once per line of a 100,000-line package
+        not_exempt = (fob_cny * diff).quantize(CENT, ROUND_HALF_UP)
+        mdt = (fob_cny * refund_rate).quantize(CENT, ROUND_HALF_UP)
         if plan_ratio:
             materials = round_money(fob_cny * plan_ratio)  # 免税购进原材料价格
             not_exempt -= round_money(materials * diff)

@@ -15,10 +15,11 @@ line takes the rounding remainder, so lines add up to the 关联号's total).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from .amounts import ZERO, MdtTotals, money, mts_amounts, mts_line_refund, round_money
@@ -130,7 +131,7 @@ class _Row:
 
     __slots__ = (
         "ckrq", "customs", "entry_no", "entry_ok", "fob", "glh", "hzcj", "invoice", "item_no",
-        "qty", "rate", "rate_date", "run", "seq", "table", "v",
+        "qty", "rate", "rate_date", "rmb", "run", "seq", "table", "tsl", "v", "zssl",
     )  # fmt: skip
 
     def __init__(self, run: _Run, table: str, values: dict[str, str], seq: str = "") -> None:
@@ -148,6 +149,9 @@ class _Row:
         self.rate: RateRow | None = None
         self.qty: Decimal | None = None
         self.fob: Decimal | None = None
+        self.rmb: Decimal | None = None  # 人民币离岸价 (mdt_ckmx)
+        self.tsl: Decimal | None = None  # 退税率 (export tables)
+        self.zssl: Decimal | None = None  # 征税率 (mdt_ckmx)
         self.invoice: Invoice | None = None
         self.glh: _Glh | None = None
 
@@ -214,7 +218,7 @@ def _bgd_ckrq(r: _Row) -> Args | None:
 
 def _bgd_usd_range(r: _Row) -> Args | None:
     c, fob = r.customs, r.fob
-    if c is None or fob is None:
+    if c is None or fob is None or fob == c.fob_usd:
         return None
     gap = abs(abs(fob) - c.fob_usd)  # a 红字冲减 row repeats the line's value negated
     if gap > USD_TOLERANCE and gap > c.fob_usd * USD_RATIO:
@@ -237,10 +241,11 @@ def _bgd_cksl_over(r: _Row) -> Args | None:
 def _bgd_repeat(r: _Row) -> Args | None:
     if r.hzcj or not r.entry_ok:
         return None
-    seen = r.run.seen_lines
+    run = r.run
+    seen = run.seen_lines
     key = int(r.v["ckbgdh"])  # an int is the smallest key to keep per row
     where = None
-    if (r.entry_no, r.item_no) in r.run.ref.declared_lines:
+    if (r.entry_no, r.item_no) in run.declared_lines:
         where = "已正式申报的数据中"
     elif key in seen:
         where = "本数据包前面的明细中"
@@ -263,14 +268,14 @@ def _spdm_not_in_lib(r: _Row) -> Args | None:
 
 def _tsl_mismatch(r: _Row) -> Args | None:
     rate = r.rate
-    if rate is None or r.run.dec(r.v["tsl"]) == rate.refund_rate:
+    if rate is None or r.tsl == rate.refund_rate:
         return None
     return {"code": r.v["cksp_dm"], "value": r.v["tsl"], "expected": str(rate.refund_rate)}
 
 
 def _zssl_mismatch(r: _Row) -> Args | None:
     rate = r.rate
-    if rate is None or r.run.dec(r.v["zssl"]) in rate.vat_rates:
+    if rate is None or r.zssl in rate.vat_rates:
         return None
     expected = ",".join(str(x) for x in rate.vat_rates)
     return {"code": r.v["cksp_dm"], "value": r.v["zssl"], "expected": expected}
@@ -296,14 +301,14 @@ def _ckrq_after_ssq(r: _Row) -> Args | None:
 
 
 def _rmb_calc(r: _Row) -> Args | None:
-    fob = r.fob
-    if r.ckrq is None or fob is None:
+    fob, rmb = r.fob, r.rmb
+    if r.ckrq is None or fob is None or rmb is None:
         return None
-    usd_cny = r.run.ref.exchange_rates.get(r.v["ckrq"][:6])
+    usd_cny = r.run.usd_cny(r.v["ckrq"][:6])
     if usd_cny is None:
         return None  # a month without a rate is not checked
     expected = fob * usd_cny
-    if abs(Decimal(r.v["rmblaj"]) - expected) <= abs(expected) * RMB_RATIO:
+    if abs(rmb - expected) <= abs(expected) * RMB_RATIO:
         return None
     return {"value": r.v["rmblaj"], "rate": str(usd_cny), "expected": money(expected)}
 
@@ -316,7 +321,8 @@ def _jljg_no_sch(r: _Row) -> Args | None:
 
 
 def _fs_no_hzcj(r: _Row) -> Args | None:
-    if r.hzcj:
+    # a checked number can hold "-" only as its sign: one look at the joined values
+    if r.hzcj or "-" not in "".join(_NUMBER_VALUES[r.table](r.v)):
         return None
     for col in _NUMBER_COLUMNS[r.table]:
         value = r.v[col]
@@ -326,11 +332,12 @@ def _fs_no_hzcj(r: _Row) -> Args | None:
 
 
 def _rq_future(r: _Row) -> Args | None:
-    today = r.run.ref.today
+    # open_package let only real YYYYMMDD dates (or "") through: strings order as dates
+    today = r.run.today
     for col in _DATE_COLUMNS[r.table]:
-        d = r.run.day(r.v[col])
-        if d is not None and d > today:
-            return {"field": col, "name": _COLUMN_NAMES[r.table][col], "value": r.v[col]}
+        value = r.v[col]
+        if value > today:
+            return {"field": col, "name": _COLUMN_NAMES[r.table][col], "value": value}
     return None
 
 
@@ -436,6 +443,14 @@ def _wtf_nsrsbh(r: _Row) -> Args | None:
 
 CheckFn = Callable[[_Row], Args | None]
 
+
+def _values_of(columns: tuple[str, ...]) -> Callable[[Args], tuple[str, ...]]:
+    """A getter of these columns' values as a tuple (itemgetter returns a bare value for one)."""
+    if len(columns) == 1:
+        return lambda v: (v[columns[0]],)
+    return itemgetter(*columns) if columns else lambda v: ()
+
+
 EXPORT = frozenset({"mdt_ckmx", "mts_ckmx"})
 MDT = frozenset({"mdt_ckmx"})
 JH = frozenset({"mts_jhmx"})
@@ -446,6 +461,7 @@ _NUMBER_COLUMNS = {
     t: tuple(c.code for c in cols if c.kind in ("amount", "quantity"))
     for t, cols in TABLE_COLUMNS.items()
 }
+_NUMBER_VALUES = {t: _values_of(cols) for t, cols in _NUMBER_COLUMNS.items()}
 _DATE_COLUMNS = {
     t: tuple(c.code for c in cols if c.kind == "date") for t, cols in TABLE_COLUMNS.items()
 }
@@ -822,6 +838,7 @@ class _Run:
         self.ref = ref
         self.ssq_end = period_end(pkg.manifest.ssq)
         self.expiry_cutoff = _months_back(ref.today, EXPIRY_MONTHS)
+        self.today = ref.today.strftime("%Y%m%d")
         self.doubts: list[Doubt] = []
         self.seen_lines: set[int] = set()
         self.invoice_used: dict[str, Decimal] = {}
@@ -829,6 +846,11 @@ class _Run:
         self.blocking_seqs: set[int] = set()
         self._dates: dict[str, date | None] = {}
         self._decs: dict[str, Decimal] = {}
+        # bound once: prepare() and the rules use them for every row
+        self._customs = ref.customs.get
+        self._lookup = ref.rates.lookup
+        self.usd_cny = ref.exchange_rates.get
+        self.declared_lines = ref.declared_lines
 
     def dec(self, value: str) -> Decimal:
         """A rate as Decimal; rates repeat, so each is parsed once."""
@@ -846,23 +868,34 @@ class _Run:
             return d
 
     def prepare(self, table: str, values: dict[str, str]) -> _Row:
+        """Look up once what several rules (and the amounts) read: e-info, library row,
+        dates, and the numbers as Decimal (rates through the cache: they repeat)."""
         r = _Row(self, table, values, values["sbxh"].zfill(4))
         flags = values.get("cktmsywlxdmjh")
         if flags:
             r.hzcj = "HZCJ" in flags.upper().split(",")
         ckbgdh = values.get("ckbgdh")
-        if ckbgdh is not None:
-            r.entry_ok = ok = is_valid_export_entry_line(ckbgdh)
-            if ok:
-                r.entry_no = ckbgdh[:18]
-                r.item_no = item = int(ckbgdh[19:])
-                r.customs = self.ref.customs.get((r.entry_no, item))
+        if ckbgdh is not None and is_valid_export_entry_line(ckbgdh):
+            r.entry_ok = True
+            r.entry_no = entry = ckbgdh[:18]
+            r.item_no = item = int(ckbgdh[19:])
+            r.customs = self._customs((entry, item))
+        decs = self._decs  # rates repeat: the cache answers nearly every row
         if table in EXPORT:
-            r.ckrq = r.rate_date = d = self.day(values["ckrq"])
+            ckrq = values["ckrq"]
+            d = self._dates.get(ckrq) or self.day(ckrq)
+            r.ckrq = r.rate_date = d
             if d is not None:
-                r.rate = self.ref.rates.lookup(values["cksp_dm"], d)
+                r.rate = self._lookup(values["cksp_dm"], d)
             r.qty = Decimal(values["cksl"])
             r.fob = Decimal(values["mylaj"])
+            if table == "mdt_ckmx":
+                r.rmb = Decimal(values["rmblaj"])
+                zssl = values["zssl"]
+                r.zssl = decs.get(zssl) or self.dec(zssl)
+        tsl = values.get("tsl")
+        if tsl is not None:
+            r.tsl = decs.get(tsl) or self.dec(tsl)
         if table in ("mts_ckmx", "mts_jhmx"):
             r.glh = self.glhs.get(values["glh"])
         if table == "mts_jhmx":
@@ -874,14 +907,20 @@ class _Run:
 
     def check(self, r: _Row, rules: _Pass) -> bool:
         """Run ``rules`` on a row (skipping the redundant ones); True if any blocks."""
-        skip: frozenset[str] | None = None
-        blocking = False
-        for rule, check in rules:
-            if skip is not None and rule.code in skip:
-                continue
+        # most rows carry no doubt: nothing to skip until the first one
+        for i, (rule, check) in enumerate(rules):
             args = check(r)
-            if args is None:
-                continue
+            if args is not None:
+                return self._record(r, rule, args, iter(rules[i + 1 :]))
+        return False
+
+    def _record(
+        self, r: _Row, rule: Rule, args: Args, rest: Iterator[tuple[Rule, CheckFn]]
+    ) -> bool:
+        """Record ``rule``'s doubt, then run the ``rest`` it (or a later doubt) leaves."""
+        skip: frozenset[str] = frozenset()
+        blocking = False
+        while True:
             self.doubts.append(
                 Doubt(
                     None if rule.declaration else r.seq,
@@ -896,8 +935,13 @@ class _Run:
                 )
             )
             blocking = blocking or not rule.passable
-            skip = rule.redundant if skip is None else skip | rule.redundant
-        return blocking
+            skip = skip | rule.redundant
+            for rule, check in rest:
+                if rule.code not in skip and (found := check(r)) is not None:
+                    args = found
+                    break
+            else:
+                return blocking
 
 
 # ------------------------------------------------------------------ rejects
@@ -973,14 +1017,16 @@ def _line(r: _Row, refund_rate: Decimal, refund: Decimal, blocking: bool) -> Lin
 def _audit_mdt(run: _Run, on_line: Callable[[LineResult], None] | None) -> dict[str, str]:
     totals = MdtTotals()
     rules = _PASS1["mdt_ckmx"]
+    prepare, check, add = run.prepare, run.check, totals.add  # the loop runs per row
     for values in run.pkg.rows("mdt_ckmx"):
-        r = run.prepare("mdt_ckmx", values)
-        blocking = run.check(r, rules)
+        r = prepare("mdt_ckmx", values)
+        blocking = check(r, rules)
         refund = ZERO
-        tsl = run.dec(values["tsl"])
+        tsl = r.tsl
+        assert tsl is not None and r.rmb is not None and r.zssl is not None
         if not blocking:
             ratio = run.dec(values["tzhjhfpl"]) if values["jljgszch"] else None
-            refund = totals.add(Decimal(values["rmblaj"]), run.dec(values["zssl"]), tsl, ratio)
+            refund = add(r.rmb, r.zssl, tsl, ratio)
         if on_line is not None:
             on_line(_line(r, tsl, refund, blocking))
     for values in run.pkg.rows("mdt_hz"):
@@ -1036,5 +1082,5 @@ def _audit_mts(run: _Run, on_line: Callable[[LineResult], None] | None) -> dict[
                 share = round_money(g.refund * (r.fob or ZERO) / g.export_fob)
             g.allocated += share
         if on_line is not None:
-            on_line(_line(r, Decimal(values["tsl"]), share, blocking))
+            on_line(_line(r, r.tsl or ZERO, share, blocking))
     return mts_amounts(taxable, refund)

@@ -47,6 +47,14 @@ APPLICABLE: dict[str, frozenset[str]] = {
     "A0301001": _EXPORT_CODES
     | {"FP_NOT_FOUND", "FP_SELLER", "FP_AMOUNT_OVER", "TSE_CALC", "GLH_ORPHAN", "SL_EXCEEDS_JH"},
     "A0201001": frozenset({"BGD_FORMAT", "BGD_WDZXX", "FS_NO_HZCJ", "WTF_NSRSBH", "SCRJ_OLD"}),
+    "A0201004": frozenset({"BGD_FORMAT", "BGD_WDZXX", "FS_NO_HZCJ", "SCRJ_OLD"}),
+    "A0202001": frozenset({"BGD_FORMAT", "BGD_WDZXX", "FS_NO_HZCJ", "SCRJ_OLD"}),
+    "A0404001": frozenset({"BGD_FORMAT", "BGD_WDZXX", "FS_NO_HZCJ", "RQ_FUTURE", "SCRJ_OLD"}),
+    "A0404002": frozenset({"BGD_FORMAT", "BGD_WDZXX", "SCRJ_OLD"}),
+    # peripheral businesses whose rows do not come from the e-info (see _free_row)
+    "A0409004": frozenset({"RQ_FUTURE", "SCRJ_OLD"}),
+    "A0102001": frozenset({"SCRJ_OLD"}),
+    "A0410002": frozenset({"SCRJ_OLD"}),
 }
 INJECTABLE: frozenset[str] = frozenset().union(*APPLICABLE.values())
 # The other doubts an injected code brings with it, by business: a code on the other
@@ -185,6 +193,41 @@ def _certificate_row(ctx: _Ctx, seq: int, g: _Group) -> dict[str, str]:
         received = min(line.export_date + timedelta(days=30), ctx.today)
         return {**common, "shrq": _ymd(received), "bz_dm": "USD", "shje": money(line.fob_usd)}
     return {**common, "yydm": "01", "zmcl": "", "bz": ""}  # zb_bnsh
+
+
+_CHANGES = (  # 备案变更: (变更项目, 变更前, 变更后)
+    ("联系电话", "010-62345678", "010-62349999"),
+    ("退税开户银行账号", "0200001009200012345", "0200001009200067890"),
+    ("办税人员", "张明", "李华"),
+)
+
+
+def _free_row(ctx: _Ctx, seq: int) -> dict[str, str]:
+    """A row of a peripheral business that does not come from the e-info."""
+    table = ctx.business.main_table
+    row = {"sbxh": f"{seq:04d}"}
+    if table == "zb_babg":
+        item, before, after = _CHANGES[(seq - 1) % len(_CHANGES)]
+        row.update(bgxm=item, bgq=before, bgh=after)
+    elif table == "zb_chsb":
+        own = "A0305001" if ctx.enterprise.kind == "manufacturer" else "A0301001"
+        row.update(
+            chsbywbm=own, chssq=ctx.period, chsbpc=f"{seq:03d}", yy="申报数据有误，撤回后重新申报"
+        )
+    else:  # zb_fqts: 放弃退(免)税 from the first day of the period
+        row.update(fqlx="3", qsrq=f"{ctx.period}01", yy="企业经营调整，放弃出口退(免)税")
+    return row
+
+
+def _free_rows(ctx: _Ctx, n: int, inject: Collection[str]) -> Iterator[dict[str, str]]:
+    for seq in range(1, n + 1):
+        row = _free_row(ctx, seq)
+        if seq == 1 and "RQ_FUTURE" in inject:
+            _set_future(ctx, row, None)
+        yield row
+
+
+_FREE_TABLES = frozenset({"zb_babg", "zb_chsb", "zb_fqts"})
 
 
 # ------------------------------------------------------------------ picking lines
@@ -352,13 +395,13 @@ def _set_no_manual(ctx: _Ctx, row: dict[str, str], g: _Group) -> None:
 
 
 def _set_negative(ctx: _Ctx, row: dict[str, str], g: _Group) -> None:
-    for col in ("cksl", "mylaj", "rmblaj"):
+    for col in ("cksl", "mylaj", "rmblaj", "shje"):
         if col in row:
             row[col] = "-" + row[col]
 
 
-def _set_future(ctx: _Ctx, row: dict[str, str], g: _Group) -> None:
-    for col in ("kprq", "ckrq"):
+def _set_future(ctx: _Ctx, row: dict[str, str], g: _Group | None) -> None:
+    for col in ("kprq", "ckrq", "shrq", "qsrq"):
         if col in row:
             row[col] = _ymd(ctx.today + timedelta(days=1))
             return
@@ -524,6 +567,21 @@ def generate_package(
         {(c.entry_no, c.item_no) for c in customs}, {i.voucher_no for i in invoices},
         period, today,
     )  # fmt: skip
+    if Path(out).is_dir():
+        out = Path(out) / f"{enterprise.taxpayer_id}_{code}_{period}_{batch}.zip"
+    manifest = {
+        "nsrsbh": enterprise.taxpayer_id,
+        "hgdm": enterprise.customs_code,
+        "qymc": enterprise.name,
+        "sbywbm": code,
+        "ssq": period,
+        "sbpc": batch,
+        "scrj": OLD_SOFTWARE if "SCRJ_OLD" in inject else software,
+        "scsj": f"{today.isoformat()}T09:30:00+08:00",
+    }
+    if business.main_table in _FREE_TABLES:
+        free = {business.main_table: _free_rows(ctx, rows or 1, inject)}
+        return write_package(Path(out), manifest, free)
     rng = random.Random(seed)
     usable, expired, after = _eligible(ctx, customs)
     if rows is None:
@@ -540,19 +598,6 @@ def generate_package(
     }
     row_codes = sorted(set(inject) - {"SCRJ_OLD", "HZ_QMLDSE_DIFF"})
     plan = _plan(ctx, groups, row_codes, rng, special)
-
-    if Path(out).is_dir():
-        out = Path(out) / f"{enterprise.taxpayer_id}_{code}_{period}_{batch}.zip"
-    manifest = {
-        "nsrsbh": enterprise.taxpayer_id,
-        "hgdm": enterprise.customs_code,
-        "qymc": enterprise.name,
-        "sbywbm": code,
-        "ssq": period,
-        "sbpc": batch,
-        "scrj": OLD_SOFTWARE if "SCRJ_OLD" in inject else software,
-        "scsj": f"{today.isoformat()}T09:30:00+08:00",
-    }
     n = len(groups)
     tables: dict[str, Iterator[dict[str, str]]]
     if business.main_table == "mdt_ckmx":

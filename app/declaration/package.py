@@ -303,12 +303,15 @@ class Package:
         encodings: dict[str, str],
         sha256: str,
         size: int,
+        padded: frozenset[str] | None = None,
     ) -> None:
         self.path = path
         self.manifest = manifest
         self.business = business
         self._refs = {t.name: t for t in manifest.tables}
         self._encodings = encodings
+        # tables with a value that needs stripping (None: not known, strip everywhere)
+        self._padded = padded
         self.sha256 = sha256
         self.size = size
         self.record_count = self._refs[business.main_table].rows
@@ -326,17 +329,22 @@ class Package:
         if ref is None:
             return
         template = dict.fromkeys((c.code for c in TABLE_COLUMNS[table]), "")
+        strip = self._padded is None or table in self._padded  # most tables need none
+        root = None
         with zipfile.ZipFile(self.path) as zf, zf.open(ref.file) as raw:
             for _, el in _iterparse(raw, self._encodings[table], events=("end",), tag="row"):
                 values = template.copy()
                 for child in el:
                     text = child.text
                     if text:
-                        values[child.tag] = text.strip()
+                        values[child.tag] = text.strip() if strip else text
                 el.clear(keep_tail=True)
-                prev = el.getprevious()
-                if prev is not None:  # the row before, already cleared
-                    el.getparent().remove(prev)
+                # open_package saw only rows under the root: the first child is the row
+                # before this one, already cleared
+                if root is None:
+                    root = el.getparent()
+                else:
+                    del root[0]
                 yield values
 
 
@@ -348,7 +356,9 @@ def open_package(path: Path, limits: Limits | None = None) -> Package:
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError):
-        problem = Problem(path.name, None, None, "文件不是有效的ZIP数据包")
+        # no entry name: the server reads the upload under a name of its own, and the
+        # client and the server must word the same refusal alike
+        problem = Problem(None, None, None, "文件不是有效的ZIP数据包")
         raise PackageError("PACKAGE_INVALID", [problem], 1) from None
     with zf:
         infos = zf.infolist()
@@ -356,6 +366,7 @@ def open_package(path: Path, limits: Limits | None = None) -> Package:
         problems.raise_if_any("PACKAGE_UNSAFE")
         manifest, business = _read_manifest(zf, infos, problems)
         encodings: dict[str, str] = {}
+        padded: set[str] = set()
         if manifest is not None and business is not None:
             seen_seq: set[int] = set()
             for ref in manifest.tables:
@@ -363,7 +374,7 @@ def open_package(path: Path, limits: Limits | None = None) -> Package:
                 if ref.name not in business.all_tables or info is None or info.flag_bits & 0x1:
                     continue  # already reported
                 try:
-                    enc = _scan_table(zf, ref, problems, seen_seq)
+                    enc = _scan_table(zf, ref, problems, seen_seq, padded)
                 except (zipfile.BadZipFile, zlib.error, OSError, NotImplementedError) as exc:
                     problems.add(
                         ref.file, None, None, f"文件无法解压（数据损坏或压缩方式不支持：{exc}）"
@@ -377,7 +388,21 @@ def open_package(path: Path, limits: Limits | None = None) -> Package:
     with path.open("rb") as fh:
         for chunk in iter(lambda: fh.read(1024 * 1024), b""):
             sha.update(chunk)
-    return Package(path, manifest, business, encodings, sha.hexdigest(), path.stat().st_size)
+    size = path.stat().st_size
+    return Package(path, manifest, business, encodings, sha.hexdigest(), size, frozenset(padded))
+
+
+def owner_problem(manifest: Manifest, taxpayer_id: str, customs_code: str | None) -> str | None:
+    """Why the package is not this enterprise's (``PACKAGE_OWNER_MISMATCH``, Chinese), or None.
+
+    ``customs_code`` None skips the 海关代码 (a client that does not know it yet).
+    """
+    if manifest.nsrsbh == taxpayer_id and customs_code in (None, manifest.hgdm):
+        return None
+    return (
+        f"数据包的纳税人识别号[{manifest.nsrsbh}]或海关代码[{manifest.hgdm}]与登录企业不一致，"
+        "请确认选择的是本企业的数据包。"
+    )
 
 
 def _check_safety(
@@ -516,9 +541,12 @@ def _read_manifest(
 
 
 def _scan_table(
-    zf: zipfile.ZipFile, ref: TableRef, problems: _Problems, seen_seq: set[int]
+    zf: zipfile.ZipFile, ref: TableRef, problems: _Problems, seen_seq: set[int], padded: set[str]
 ) -> str | None:
-    """Parse one table once: digest, row count, root name, columns, values, sbxh."""
+    """Parse one table once: digest, row count, root name, columns, values, sbxh.
+
+    Adds the table to ``padded`` if a value has surrounding whitespace to strip.
+    """
     entry = ref.file
     columns = COLUMN_INDEX[ref.name]
     required = [c for c in TABLE_COLUMNS[ref.name] if c.required]
@@ -543,7 +571,10 @@ def _scan_table(
                         problems.add(entry, None, tag, "同一行中该列重复")
                     elif len(child):
                         problems.add(entry, None, tag, "列中不应包含子元素")
-                    values[tag] = (child.text or "").strip()
+                    text = child.text or ""
+                    value = values[tag] = text.strip()
+                    if len(value) != len(text):
+                        padded.add(ref.name)
                 label = values.get("sbxh") or f"第{count}行"
                 if el.getparent() is None or el.getparent().getparent() is not None:
                     problems.add(entry, label, None, "row元素必须直接位于根元素table之下")

@@ -119,6 +119,9 @@ class RateLibrary:
         rows = self._rows.get(code)
         if not rows:
             return None
+        if len(rows) == 1:  # most codes never changed rate: no search
+            row = rows[0]
+            return row if row.valid_from <= on <= row.valid_to else None
         i = bisect.bisect_right(self._starts[code], on) - 1
         if i >= 0 and rows[i].valid_to >= on:
             return rows[i]

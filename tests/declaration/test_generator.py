@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from app.declaration.audit import audit_package
+from app.declaration.businesses import BUSINESSES
 from app.declaration.generator import APPLICABLE, CO_OCCURRING, INJECTABLE, generate_package
 from app.declaration.package import open_package
 from app.declaration.reference import CustomsLine, Invoice, RateLibrary, ReferenceData
@@ -177,3 +178,23 @@ def test_refusals(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="行数"):
         gen(tmp_path, rows=2, inject={"TSL_MISMATCH", "DW_MISMATCH", "RMB_CALC"})
     assert {"BGD_HISTORY", "FP_RATE_LOW", "VAT_NOT_FILED"}.isdisjoint(INJECTABLE)
+
+
+OTHER = {"A0201004", "A0202001", "A0404001", "A0404002", "A0409004", "A0102001", "A0410002"}
+OTHER_CASES = [(b, c) for b in sorted(OTHER) for c in [None, *sorted(APPLICABLE[b])]]
+
+
+@pytest.mark.parametrize(
+    ("business", "code"), OTHER_CASES, ids=[f"{b}-{c}" for b, c in OTHER_CASES]
+)
+def test_every_other_business(tmp_path: Path, business: str, code: str | None) -> None:
+    inject = {code} if code else set()
+    pkg = gen(tmp_path, business_code=business, rows=6, inject=inject)
+    assert pkg.business.code == business and pkg.record_count == 6
+    res = audit_package(pkg, ref())
+    assert {d.code for d in res.doubts} == inject, res.doubts
+    assert res.result == (0 if not code else 1 if code == "SCRJ_OLD" else 2)
+
+
+def test_generator_covers_every_business() -> None:
+    assert set(APPLICABLE) == set(BUSINESSES)

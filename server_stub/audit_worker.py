@@ -1,0 +1,230 @@
+"""审核: worker processes that take packages off the queue, FIFO across all enterprises.
+
+Workers are processes (the GIL would serialise threads), niced so the API stays
+responsive, and they exit when the server goes away (their pipe to it closes). A worker
+commits an audit's whole outcome in one transaction; an audit interrupted by a restart is
+taken again first (its queue row keeps ``state = 'auditing'``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import os
+import sqlite3
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+
+from app.declaration.audit import AuditResult, LineResult, audit_package
+from app.declaration.package import PackageError, open_package
+from server_stub import clock, db, einfo
+from server_stub import declarations as decls
+from server_stub.changes import record_change
+from server_stub.settings import Settings
+
+log = logging.getLogger(__name__)
+
+IDLE_POLL = 1.0  # seconds between queue checks when nobody pokes the worker
+UNREADABLE = "审核时数据包无法读取，请重新生成数据包后上传。"
+FAILED = "平台审核出错，请稍后重新上传；如持续出现请联系主管税务机关。"
+
+
+class ServerGone(Exception):
+    """The server process ended: the worker stops."""
+
+
+def _wait(pipe: Connection, seconds: float, *, full: bool = False) -> None:
+    """Sleep up to ``seconds`` (all of them when ``full``, else until a poke); raise
+    ServerGone if the server died."""
+    deadline = time.monotonic() + seconds
+    while True:
+        left = max(0.0, deadline - time.monotonic())
+        if pipe.poll(left):
+            try:
+                while pipe.poll(0):  # several pokes count as one
+                    pipe.recv_bytes()
+            except (EOFError, OSError):
+                raise ServerGone from None
+            if not full:
+                return
+        if time.monotonic() >= deadline:
+            return
+
+
+def claim(conn: sqlite3.Connection, worker: str) -> sqlite3.Row | None:
+    """Take the next declaration: interrupted audits first, then the oldest queued."""
+    with db.transaction(conn):
+        q = conn.execute(
+            "SELECT seq, declaration_id, state FROM queue WHERE worker IS NULL"
+            " ORDER BY state = 'auditing' DESC, seq LIMIT 1"
+        ).fetchone()
+        if q is None:
+            return None
+        conn.execute(
+            "UPDATE queue SET worker = ?, state = 'auditing' WHERE seq = ?", (worker, q[0])
+        )
+        conn.execute(
+            "UPDATE declarations SET status = 'auditing', audit_started_at = ? WHERE id = ?",
+            (clock.iso(), q[1]),
+        )
+        row: sqlite3.Row = conn.execute(
+            "SELECT * FROM declarations WHERE id = ?", (q[1],)
+        ).fetchone()
+        record_change(conn, row["taxpayer_id"], "declaration", row["id"])
+    return row
+
+
+def audit_one(
+    conn: sqlite3.Connection,
+    data_dir: Path,
+    decl: sqlite3.Row,
+    min_seconds: float,
+    pipe: Connection,
+) -> None:
+    started = time.monotonic()
+    lines: list[LineResult] = []
+    claims: list[tuple[str, str]] = []
+    try:
+        pkg = open_package(decls.package_path(data_dir, decl))
+        ref = einfo.reference_data(conn, decl["taxpayer_id"], decl["period"], clock.today())
+        result = audit_package(pkg, ref, stage=decl["stage"], on_line=lines.append)
+        if pkg.business.main_table == "mts_ckmx":
+            claims = decls.invoice_claims(pkg)
+    except (PackageError, OSError) as exc:
+        log.warning("declaration %s could not be audited: %s", decl["id"], exc)
+        result = AuditResult(None, None, UNREADABLE, [], None, decl["record_count"])
+        lines, claims = [], []
+    except Exception:  # a fault of ours must not stall the queue behind this package
+        log.exception("auditing declaration %s failed", decl["id"])
+        result = AuditResult(None, None, FAILED, [], None, decl["record_count"])
+        lines, claims = [], []
+    _wait(pipe, min_seconds - (time.monotonic() - started), full=True)
+    status = "rejected" if result.result is None else decls.final_status(decl["stage"], result)
+    with db.transaction(conn):
+        decls.store_result(
+            conn, decl, result, lines, claims,
+            status=status, audit_seconds=time.monotonic() - started,
+        )  # fmt: skip
+        conn.execute("DELETE FROM queue WHERE declaration_id = ?", (decl["id"],))
+
+
+def run(
+    data_dir: str, clock_offset: float, min_seconds: float, name: str, pipe: Connection
+) -> None:
+    """A worker process's main loop."""
+    if hasattr(os, "nice"):
+        os.nice(5)
+    clock.set_offset_seconds(clock_offset)
+    logging.basicConfig(
+        filename=str(Path(data_dir) / "logs" / "audit.log"),
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s",
+    )
+    conn = db.connect(Path(data_dir))
+    try:
+        while True:
+            try:
+                _wait(pipe, 0.0)  # gone already? then stop before taking more
+                decl = claim(conn, name)
+                if decl is None:
+                    _wait(pipe, IDLE_POLL)
+                    continue
+                audit_one(conn, Path(data_dir), decl, min_seconds, pipe)
+            except sqlite3.Error:
+                # e.g. a long lock: let the row go back to the queue and try again
+                log.exception("audit worker %s: database error", name)
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("UPDATE queue SET worker = NULL WHERE worker = ?", (name,))
+                _wait(pipe, IDLE_POLL)
+    except (ServerGone, KeyboardInterrupt):
+        pass
+    finally:
+        conn.close()
+
+
+def _exit_with_server(lifeline: Connection) -> None:
+    with contextlib.suppress(EOFError, OSError):
+        lifeline.recv_bytes()  # nothing is ever sent: this returns when the server is gone
+    os._exit(0)
+
+
+def _checker_init(clock_offset: float, lifeline: Connection) -> None:
+    if hasattr(os, "nice"):
+        os.nice(5)
+    clock.set_offset_seconds(clock_offset)
+    threading.Thread(target=_exit_with_server, args=(lifeline,), daemon=True).start()
+
+
+class Checker:
+    """Processes that check uploaded packages (CPU-bound parsing) off the server's GIL;
+    like the audit workers they exit when the server goes away."""
+
+    def __init__(self, workers: int) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        lifeline, self._keep = ctx.Pipe(duplex=False)
+        self.pool = ProcessPoolExecutor(
+            max_workers=max(1, workers),
+            mp_context=ctx,
+            initializer=_checker_init,
+            initargs=(clock.offset_seconds(), lifeline),
+        )
+        self.pool.submit(os.getpid)  # start one now, not on the first upload
+
+    def shutdown(self) -> None:
+        self.pool.shutdown(cancel_futures=True)
+        self._keep.close()
+
+
+class WorkerPool:
+    """The audit worker processes of one server."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._procs: list[BaseProcess] = []
+        self._pipes: list[Connection] = []
+
+    def start(self) -> None:
+        conn = db.connect(self.settings.data_dir)
+        try:
+            # whoever held a row before a restart is gone: its audit starts again, first
+            conn.execute("UPDATE queue SET worker = NULL")
+        finally:
+            conn.close()
+        (Path(self.settings.data_dir) / "logs").mkdir(parents=True, exist_ok=True)
+        ctx = multiprocessing.get_context("spawn")
+        run_id = os.getpid()
+        for i in range(self.settings.audit_workers):  # 0: uploads wait (demos, benchmarks)
+            ours, theirs = ctx.Pipe()
+            proc = ctx.Process(
+                target=run,
+                args=(str(self.settings.data_dir), clock.offset_seconds(),
+                      self.settings.audit_delay, f"{run_id}-{i + 1}", theirs),
+                name=f"audit-worker-{i + 1}",
+                daemon=True,
+            )  # fmt: skip
+            proc.start()
+            theirs.close()
+            self._procs.append(proc)
+            self._pipes.append(ours)
+
+    def poke(self) -> None:
+        """Tell idle workers that the queue has something."""
+        for pipe in self._pipes:
+            with contextlib.suppress(OSError):  # a worker that died is restarted by no one
+                pipe.send_bytes(b"")
+
+    def stop(self) -> None:
+        for pipe in self._pipes:
+            pipe.close()
+        for proc in self._procs:
+            proc.join(5)
+            if proc.is_alive():
+                proc.terminate()
+                proc.join(5)
+        self._procs.clear()
+        self._pipes.clear()

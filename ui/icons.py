@@ -1,0 +1,151 @@
+"""The icon set and the style sheet, loaded from ``resources/`` in one place.
+
+Icons are line drawings in ``resources/icons/*.svg`` (24 × 24, ``currentColor``
+strokes). :func:`icon` recolours one and renders it at the sizes the window asks for
+(crisp at 100–200 % scaling), with a greyed variant for disabled buttons.
+"""
+
+from __future__ import annotations
+
+import sys
+from functools import cache
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QGuiApplication, QIcon, QPainter, QPalette, QPixmap
+from PySide6.QtSvg import QSvgRenderer
+
+ACCENT = "#1f5fbf"
+_INK = "#3c4656"
+_DISABLED = "#a8b0bc"
+_SIZES = (16, 20, 24, 32, 40, 48)
+
+
+def resources_dir() -> Path:
+    frozen = getattr(sys, "_MEIPASS", None)
+    base = Path(frozen) if frozen else Path(__file__).resolve().parent.parent
+    return base / "resources"
+
+
+def _svg(name: str) -> str:
+    return (resources_dir() / "icons" / f"{name}.svg").read_text(encoding="utf-8")
+
+
+def _pixmap(svg: str, color: str, size: int, ratio: float) -> QPixmap:
+    renderer = QSvgRenderer(QByteArray(svg.replace("currentColor", color).encode()))
+    px = QPixmap(round(size * ratio), round(size * ratio))
+    px.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(px)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    renderer.render(painter, QRectF(0, 0, px.width(), px.height()))
+    painter.end()
+    px.setDevicePixelRatio(ratio)
+    return px
+
+
+@cache
+def icon(name: str, color: str = "") -> QIcon:
+    """The icon ``name`` (file stem under resources/icons) in ``color`` (default: ink)."""
+    svg = _svg(name)
+    app = QGuiApplication.instance()
+    ratio = app.devicePixelRatio() if isinstance(app, QGuiApplication) else 1.0
+    result = QIcon()
+    for size in _SIZES:
+        result.addPixmap(_pixmap(svg, color or ink(), size, ratio), QIcon.Mode.Normal)
+        result.addPixmap(_pixmap(svg, _DISABLED, size, ratio), QIcon.Mode.Disabled)
+    return result
+
+
+def app_icon() -> QIcon:
+    result = QIcon()
+    ico = resources_dir() / "app.ico"
+    if ico.exists():
+        result.addFile(str(ico))
+    result.addFile(str(resources_dir() / "app.svg"), QSize(256, 256))
+    return result
+
+
+def dark_mode() -> bool:
+    app = QGuiApplication.instance()
+    if not isinstance(app, QGuiApplication):
+        return False
+    return app.styleHints().colorScheme() == Qt.ColorScheme.Dark
+
+
+def ink() -> str:
+    return "#c9d1dc" if dark_mode() else _INK
+
+
+def ui_font_family() -> str:
+    return "Microsoft YaHei UI" if sys.platform == "win32" else "Noto Sans CJK SC"
+
+
+def apply_style(app: QGuiApplication) -> None:
+    """The house look: Fusion, the CJK UI font, the style sheet (light or dark palette)."""
+    from PySide6.QtWidgets import QApplication
+
+    if isinstance(app, QApplication):
+        app.setStyle("Fusion")
+    font = QFont(ui_font_family())
+    font.setPointSizeF(9.5 if sys.platform == "win32" else 10)
+    font.setStyleHint(QFont.StyleHint.SansSerif)
+    app.setFont(font)
+    dark = dark_mode()
+    palette = QPalette()
+    if dark:
+        for role, color in (
+            (QPalette.ColorRole.Window, "#1e2228"),
+            (QPalette.ColorRole.Base, "#16191e"),
+            (QPalette.ColorRole.AlternateBase, "#1c2026"),
+            (QPalette.ColorRole.Text, "#e4e8ee"),
+            (QPalette.ColorRole.WindowText, "#e4e8ee"),
+            (QPalette.ColorRole.Button, "#2a2f37"),
+            (QPalette.ColorRole.ButtonText, "#e4e8ee"),
+            (QPalette.ColorRole.Highlight, "#2f6fd0"),
+            (QPalette.ColorRole.HighlightedText, "#ffffff"),
+            (QPalette.ColorRole.PlaceholderText, "#8a93a0"),
+            (QPalette.ColorRole.ToolTipBase, "#2a2f37"),
+            (QPalette.ColorRole.ToolTipText, "#e4e8ee"),
+            (QPalette.ColorRole.Link, "#7fb0ff"),
+        ):
+            palette.setColor(role, QColor(color))
+    else:
+        for role, color in (
+            (QPalette.ColorRole.Window, "#f4f6f9"),
+            (QPalette.ColorRole.Base, "#ffffff"),
+            (QPalette.ColorRole.AlternateBase, "#f7f9fc"),
+            (QPalette.ColorRole.Text, "#1f2733"),
+            (QPalette.ColorRole.WindowText, "#1f2733"),
+            (QPalette.ColorRole.Button, "#ffffff"),
+            (QPalette.ColorRole.ButtonText, "#1f2733"),
+            (QPalette.ColorRole.Highlight, "#d6e4f8"),
+            (QPalette.ColorRole.HighlightedText, "#1f2733"),
+            (QPalette.ColorRole.PlaceholderText, "#8a93a0"),
+            (QPalette.ColorRole.ToolTipBase, "#ffffff"),
+            (QPalette.ColorRole.ToolTipText, "#1f2733"),
+            (QPalette.ColorRole.Link, ACCENT),
+        ):
+            palette.setColor(role, QColor(color))
+    app.setPalette(palette)
+    qss = (resources_dir() / "style.qss").read_text(encoding="utf-8")
+    for token, (light_value, dark_value) in sorted(_TOKENS.items(), key=lambda t: -len(t[0])):
+        qss = qss.replace(token, dark_value if dark else light_value)
+    if isinstance(app, QApplication):
+        app.setStyleSheet(qss)
+
+
+# Style sheet tokens ($name in style.qss): (light, dark).
+_TOKENS = {
+    "$window": ("#f4f6f9", "#1e2228"),
+    "$card": ("#ffffff", "#252a31"),
+    "$border": ("#dde2e9", "#3a414b"),
+    "$text": ("#1f2733", "#e4e8ee"),
+    "$muted": ("#6b7482", "#9aa3b0"),
+    "$hover": ("#eef3fb", "#2c3440"),
+    "$header": ("#f7f9fc", "#2a2f37"),
+    "$selected": ("#d6e4f8", "#2f4a75"),
+    "$accentHover": ("#1a52a6", "#3a7be0"),
+    "$banner": ("#fff4e0", "#4a3a1a"),
+    "$bannerText": ("#7a4b00", "#ffd89a"),
+    "$accent": (ACCENT, "#3b7ddd"),
+}
