@@ -46,15 +46,26 @@ class LiveStub:
 
     def start(self) -> LiveStub:
         cmd = [
-            sys.executable, "-m", "server_stub",
-            "--host", "127.0.0.1", "--port", "0",
-            "--data-dir", str(self.data_dir),
+            sys.executable,
+            "-m",
+            "server_stub",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--data-dir",
+            str(self.data_dir),
             *self.args,
         ]
         env = {**os.environ, **self.env}
         self.process = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            encoding="utf-8", env=env, start_new_session=True,
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            encoding="utf-8",
+            env=env,
+            start_new_session=True,
         )
         found: list[str] = []
         ready = threading.Event()
@@ -120,7 +131,8 @@ class LiveStub:
 
     def admin(self, method: str, path: str, body: Any = None) -> requests.Response:
         return requests.request(
-            method, self.url + "/admin/v1" + path,
+            method,
+            self.url + "/admin/v1" + path,
             headers={"X-Admin-Token": self.admin_token},
             json=body,
             timeout=30,

@@ -21,7 +21,9 @@ def main(argv: list[str]) -> int:
     results: list[Result] = []
     failures = 0
     here = Path(__file__).parent
-    for mod in sorted(m.name for m in pkgutil.iter_modules([str(here)]) if m.name.startswith("bench_")):
+    for mod in sorted(
+        m.name for m in pkgutil.iter_modules([str(here)]) if m.name.startswith("bench_")
+    ):
         module = importlib.import_module(f"tests.benchmarks.{mod}")
         keys = set(getattr(module, "KEYS", ()))
         if wanted and not (keys & wanted):
@@ -34,8 +36,11 @@ def main(argv: list[str]) -> int:
             failures += 1
             continue
         for r in got:
-            print(f"{r.key} {r.what}: baseline {r.baseline}, ours {r.ours}, ratio {r.ratio:.2f} "
-                  f"(target {r.target}) {'OK' if r.ok else 'MISSED'}", flush=True)
+            print(
+                f"{r.key} {r.what}: baseline {r.baseline}, ours {r.ours}, ratio {r.ratio:.2f} "
+                f"(target {r.target}) {'OK' if r.ok else 'MISSED'}",
+                flush=True,
+            )
         results.extend(got)
     write_report(results)
     return 1 if failures else 0
