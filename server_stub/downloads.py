@@ -71,7 +71,7 @@ def add_download(
     conn.execute(
         "INSERT INTO downloads (id, name, version, kind, size, sha256, file_name, published_at,"
         " recipe) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (download_id, name, version, kind, size, sha256, file_name if content else None,
+        (download_id, name, version, kind, size, sha256, file_name if content is not None else None,
          published, recipe),
     )  # fmt: skip
     if kind == "declaration_software":

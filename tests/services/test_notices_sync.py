@@ -191,3 +191,19 @@ def test_publishing_a_rate_library_and_a_software_version(live_stub: LiveStub) -
     assert software[0]["version"] == "2.1.0"
     assert api.get(f"/downloads/{software[0]['id']}/file").content == b"MZ-installer-bytes"
     assert "2.1.0" in api.ok("/notices", category="policy")["items"][0]["title"]
+
+
+def test_an_empty_published_file_is_still_a_download(live_stub: LiveStub) -> None:
+    """An empty upload is a file of 0 bytes, not a file still to be made from a recipe."""
+    api = login(live_stub, "manufacturer")
+    r = requests.post(
+        live_stub.url + "/admin/v1/downloads",
+        headers={"X-Admin-Token": live_stub.admin_token},
+        data={"name": "空白示例", "version": "1", "kind": "sample_package"},
+        files={"file": ("empty.zip", b"")},
+        timeout=30,
+    )
+    assert r.status_code == 201, r.text
+    listed = {d["id"]: d for d in api.ok("/downloads")["items"]}
+    assert listed[r.json()["id"]]["size"] == 0
+    assert api.get(f"/downloads/{r.json()['id']}/file").content == b""
