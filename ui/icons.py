@@ -130,6 +130,7 @@ def apply_style(app: QGuiApplication) -> None:
     qss = (resources_dir() / "style.qss").read_text(encoding="utf-8")
     for token, (light_value, dark_value) in sorted(_TOKENS.items(), key=lambda t: -len(t[0])):
         qss = qss.replace(token, dark_value if dark else light_value)
+    qss = qss.replace("$resources", resources_dir().as_posix())
     if isinstance(app, QApplication):
         app.setStyleSheet(qss)
 

@@ -41,6 +41,11 @@ DEMO_FALLBACK = (
 )
 
 
+def is_loopback(url: str) -> bool:
+    """The bundled platform listens on this computer, on a new port at every start."""
+    return url.startswith(("http://127.0.0.1", "http://localhost"))
+
+
 def account_problem(account_type: str, account: str) -> str | None:
     """Why ``account`` is not a valid account of ``account_type`` (None when it is)."""
     from app.declaration.validators import account_problem as core_check
@@ -81,7 +86,8 @@ class LoginWindow(QWidget):
         self.settings: Any = None
         self.workspace: Any = None
         self.platform: Any = None
-        self.builtin_url: str | None = None
+        self.builtin_url: str | None = None  # the 内置演示平台's address, once known
+        self.local_url: str | None = None  # a local platform given instead of the bundled one
         self.main_window: Any = None
         self.adding = False  # True when a tax agent adds another enterprise
         self.setWindowTitle("登录 - 出口退税综合服务平台")
@@ -132,47 +138,58 @@ class LoginWindow(QWidget):
         self.recent.activated.connect(self._recent_chosen)
         f.addWidget(self.recent)
 
-        kinds = QHBoxLayout()
+        kinds_frame = QFrame()
+        kinds_frame.setObjectName("Segmented")
+        kinds = QHBoxLayout(kinds_frame)
+        kinds.setContentsMargins(0, 0, 0, 0)
         kinds.setSpacing(0)
         self.kind_group = QButtonGroup(self)
         for i, (key, name) in enumerate(ACCOUNT_TYPES):
             b = QPushButton(name)
             b.setCheckable(True)
             b.setProperty("account_type", key)
+            b.setProperty(
+                "edge", "first" if i == 0 else "last" if i == len(ACCOUNT_TYPES) - 1 else ""
+            )
             b.setObjectName(f"kind-{key}")
             self.kind_group.addButton(b, i)
             kinds.addWidget(b)
         self.kind_group.button(0).setChecked(True)
         self.kind_group.idToggled.connect(lambda *_: self._validate())
-        f.addLayout(kinds)
+        f.addWidget(kinds_frame)
 
+        # every field has one fixed small line under it (the as-you-type message or a hint),
+        # so the rows keep an even rhythm whether or not a message shows
         form = QFormLayout()
-        form.setSpacing(8)
-        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        form.setHorizontalSpacing(12)
+        form.setVerticalSpacing(4)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
         self.account = QLineEdit()
         self.account.setObjectName("account")
         self.account.setPlaceholderText("例如 91110108MA01HC7K1M")
         self.account.textChanged.connect(self._validate)
         self.account.addAction(icon("user"), QLineEdit.ActionPosition.LeadingPosition)
-        form.addRow("账号", self.account)
-        self.account_hint = QLabel(" ")
-        self.account_hint.setObjectName("ErrorLabel")
-        form.addRow("", self.account_hint)
+        self.account_hint = self._add_field(form, "账号", self.account)
         self.password = QLineEdit()
         self.password.setObjectName("password")
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.password.setPlaceholderText("初始密码为银行账号后 8 位")
+        self.password.setPlaceholderText("请输入密码")
         self.password.addAction(icon("key"), QLineEdit.ActionPosition.LeadingPosition)
         self.password.returnPressed.connect(self.submit)
         self.password.textChanged.connect(lambda _: self._validate())
-        form.addRow("密码", self.password)
-        self.server = QComboBox()
-        self.server.setEditable(True)
-        self.server.addItem(BUILTIN)
-        self.server.setToolTip(
-            "选择「内置演示平台」，或输入其他平台的地址，例如 https://tuishui.example.gov.cn"
+        self._add_field(form, "密码", self.password).setText(
+            "首次登录的初始密码为退税账户银行账号后 8 位"
         )
-        form.addRow("平台", self.server)
+        self.server = QComboBox()
+        self.server.setObjectName("server")
+        self.server.setEditable(True)
+        self.server.addItem(icon("home"), BUILTIN, None)
+        self.server.setToolTip(
+            "选择「内置演示平台」或登录过的平台，也可以直接输入平台地址，"
+            "例如 https://tuishui.example.gov.cn"
+        )
+        self.server.currentTextChanged.connect(lambda _: self._show_server_hint())
+        self.server_hint = self._add_field(form, "平台", self.server)
         f.addLayout(form)
 
         self.remember = QCheckBox("记住密码")
@@ -209,6 +226,34 @@ class LoginWindow(QWidget):
         root.addWidget(form_frame, 1)
         self._set_demo_hint(DEMO_FALLBACK)
         self._validate()
+        self._show_server_hint()
+
+    @staticmethod
+    def _add_field(form: QFormLayout, label: str, field: QWidget) -> QLabel:
+        """A form row: the field with its fixed small message line below; returns the line."""
+        box = QWidget()
+        v = QVBoxLayout(box)
+        v.setContentsMargins(0, 0, 0, 0)
+        v.setSpacing(2)
+        v.addWidget(field)
+        hint = QLabel("")
+        hint.setObjectName("FieldHint")
+        hint.setFixedHeight(hint.fontMetrics().height() + 2)
+        v.addWidget(hint)
+        caption = QLabel(label)
+        caption.setFixedHeight(field.sizeHint().height())
+        form.addRow(caption, box)
+        return hint
+
+    def _show_server_hint(self) -> None:
+        url = self.server_url()
+        if url is None:
+            self.server_hint.setText(
+                f"随客户端安装的模拟平台（{self.builtin_url}）" if self.builtin_url
+                else "随客户端安装的模拟平台，数据都是虚构的"
+            )  # fmt: skip
+        else:
+            self.server_hint.setText("将连接到这个地址的平台；试用演示数据请选「内置演示平台」")
 
     def _set_demo_hint(self, accounts: Any) -> None:
         lines = "<br>".join(
@@ -235,7 +280,10 @@ class LoginWindow(QWidget):
     def _validate(self) -> bool:
         text = self.account.text().strip()
         problem = account_problem(self.account_type(), text) if text else None
-        self.account_hint.setText(problem or " ")
+        self.account_hint.setText(problem or "")
+        self.account_hint.setProperty("invalid", bool(problem))
+        self.account_hint.style().unpolish(self.account_hint)
+        self.account_hint.style().polish(self.account_hint)
         self.account.setProperty("invalid", bool(problem))
         self.account.style().unpolish(self.account)
         self.account.style().polish(self.account)
@@ -244,8 +292,20 @@ class LoginWindow(QWidget):
         return ok
 
     def server_url(self) -> str | None:
+        """The platform address chosen or typed; None for the 内置演示平台."""
         text = self.server.currentText().strip()
         return None if not text or text == BUILTIN else text
+
+    def _fill_servers(self, current: str | None) -> None:
+        """内置演示平台 first, then the other platforms this user has logged in to."""
+        while self.server.count() > 1:
+            self.server.removeItem(1)
+        known = [a.server for a in self.workspace.accounts()] if self.workspace else []
+        for url in dict.fromkeys([*known, current]):
+            if url and not is_loopback(url):
+                self.server.addItem(icon("globe"), url, url)
+        self.server.setCurrentText(current or BUILTIN)
+        self._show_server_hint()
 
     # -- background start (after the window shows) -------------------------------------------
 
@@ -256,16 +316,17 @@ class LoginWindow(QWidget):
 
         setup_logging(self.paths)
         self.settings = Settings.load(self.paths)
-        if self.server_override:
-            self.settings.server_url = self.server_override
-        if self.settings.server_url:
-            self.server.setCurrentText(self.settings.server_url)
         self.set_account_type(self.settings.last_account_type)
         if self.settings.last_account and not self.account.text():
             self.account.setText(self.settings.last_account)
-        if self.settings.server_url is None:
-            self.server.setCurrentText(BUILTIN)
         self._create_workspace()
+        configured = self.server_override or self.settings.server_url
+        if configured and is_loopback(configured):
+            # a platform on this computer (--server of a local one) stands in for the
+            # bundled one: the user sees 内置演示平台, its address only in the hint line
+            self.local_url = self.builtin_url = configured
+            configured = None
+        self._fill_servers(configured)
         self._fill_recent()
         from app.launcher import BundledPlatform, demo_accounts
 
@@ -274,7 +335,7 @@ class LoginWindow(QWidget):
             [(f"{a.name}（{a.note.split('，')[0]}）", a.credit_code, a.initial_password)
              for a in demo_accounts()[:2]]
         )  # fmt: skip
-        if self.server_url() is None and self.platform is not None:
+        if self.server_url() is None and self.local_url is None:
             self.status.setText("正在启动内置演示平台…")
             self.tasks.run(
                 self.platform.ensure_running, self._platform_ready, self._platform_failed
@@ -291,7 +352,8 @@ class LoginWindow(QWidget):
 
     def _platform_ready(self, url: str) -> None:
         self.builtin_url = url
-        self.status.setText(f"内置演示平台已就绪（{url}）")
+        self.status.setText("内置演示平台已就绪。")
+        self._show_server_hint()
 
     def _platform_failed(self, exc: BaseException) -> bool:
         self.status.setText("内置演示平台没有启动：" + error_text(exc))
@@ -314,8 +376,7 @@ class LoginWindow(QWidget):
         self.account.setText(acc.account)
         if not self.server_override:
             # the bundled platform gets a new loopback port at every start
-            local = acc.server.startswith("http://127.0.0.1")
-            self.server.setCurrentText(BUILTIN if local else acc.server)
+            self.server.setCurrentText(BUILTIN if is_loopback(acc.server) else acc.server)
         self.password.clear()
         workspace = self.workspace
 
@@ -343,7 +404,7 @@ class LoginWindow(QWidget):
         self.login_button.setText("正在登录…")
         account_type, account = self.account_type(), self.account.text().strip().upper()
         password, remember = self.password.text(), self.remember.isChecked()
-        server = self.server_url()
+        server = self.server_url() or self.local_url
         platform, workspace = self.platform, self.workspace
 
         def work() -> Any:

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QSplitter,
     QToolBar,
+    QToolButton,
     QWidget,
 )
 
@@ -61,7 +62,8 @@ class PdfViewer(QMainWindow):
         self.document.pageCountChanged.connect(self._pages_changed)
         self.view.pageNavigator().currentPageChanged.connect(self._page_shown)
         self.document.load(str(path))
-        self.statusBar().showMessage(str(path))
+        self.statusBar().showMessage(f"文件：{path.name}")
+        self.statusBar().setToolTip(str(path))
 
     @classmethod
     def open_file(cls, path: Path, title: str = "", parent: QWidget | None = None) -> PdfViewer:
@@ -79,16 +81,20 @@ class PdfViewer(QMainWindow):
         bar.setIconSize(QSize(18, 18))
         bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.addToolBar(bar)
-        bar.addAction(icon("chevron-left"), "上一页", lambda: self.go(self.page() - 1))
+        # page and zoom buttons are icons only (tooltips name them): the whole bar fits 900 px
+        compact = [bar.addAction(icon("chevron-left"), "上一页", lambda: self.go(self.page() - 1))]
         self.page_box = QSpinBox()
         self.page_box.setMinimum(1)
+        self.page_box.setFixedWidth(56)
         self.page_box.valueChanged.connect(
             lambda v: self.go(v - 1) if v - 1 != self.page() else None
         )
         bar.addWidget(self.page_box)
         self.page_count = QLabel(" / 0 ")
         bar.addWidget(self.page_count)
-        bar.addAction(icon("chevron-right"), "下一页", lambda: self.go(self.page() + 1))
+        compact.append(
+            bar.addAction(icon("chevron-right"), "下一页", lambda: self.go(self.page() + 1))
+        )
         bar.addSeparator()
         zoom_out = bar.addAction(icon("zoom-out"), "缩小", lambda: self.zoom(1 / 1.25))
         zoom_out.setShortcut(QKeySequence.StandardKey.ZoomOut)
@@ -99,7 +105,7 @@ class PdfViewer(QMainWindow):
         self.search_box = QLineEdit()
         self.search_box.setPlaceholderText("在文书中查找…")
         self.search_box.setClearButtonEnabled(True)
-        self.search_box.setFixedWidth(200)
+        self.search_box.setFixedWidth(180)
         self.search_box.returnPressed.connect(lambda: self.search(self.search_box.text()))
         bar.addWidget(self.search_box)
         find = bar.addAction(icon("search"), "查找", lambda: self.search(self.search_box.text()))
@@ -109,6 +115,10 @@ class PdfViewer(QMainWindow):
         printing.setShortcut(QKeySequence.StandardKey.Print)
         save = bar.addAction(icon("save"), "另存为", self.save_copy)
         save.setShortcut(QKeySequence.StandardKey.Save)
+        for action in (*compact, zoom_out, zoom_in, find):
+            button = bar.widgetForAction(action)
+            if isinstance(button, QToolButton):
+                button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
 
     # -- navigation -----------------------------------------------------------------------------
 

@@ -8,8 +8,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import QPoint
+
 from app.errors import PlatformError
-from ui.login import ChangePasswordDialog, LoginWindow, login_error_text
+from ui.login import BUILTIN, ChangePasswordDialog, LoginWindow, login_error_text
 from ui.main import write_crash_report
 
 HEAVY = ("requests", "pypdf", "pyzipper", "keyring", "lxml", "fastapi", "uvicorn", "markdown")
@@ -49,6 +51,27 @@ def test_account_is_checked_as_you_type(qtbot: Any, paths: Any) -> None:
     login.account.setText("1108361234")
     assert login.login_button.isEnabled()
     assert "53012345" in login.demo_hint.text() and "平台" in login.demo_hint.text()
+
+
+def test_a_local_platform_reads_as_the_builtin_one(
+    qtbot: Any, paths: Any, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr("app.logs.setup_logging", lambda *a, **k: None)
+    login = LoginWindow(paths, server_override="http://127.0.0.1:45678")
+    qtbot.addWidget(login)
+    login.show()
+    qtbot.waitExposed(login)
+    login.start_background()
+    assert login.server.currentText() == BUILTIN and login.server_url() is None
+    assert "127.0.0.1:45678" in login.server_hint.text()  # the address only as a hint
+    login.server.setCurrentText("https://tuishui.example.gov.cn")
+    assert login.server_url() == "https://tuishui.example.gov.cn"
+    # the as-you-type message has its own fixed line: the rows below do not move
+    top = login.password.mapTo(login, QPoint()).y()
+    login.account.setText("9111")
+    qtbot.waitUntil(lambda: bool(login.account_hint.text()))
+    assert login.password.mapTo(login, QPoint()).y() == top
+    login.shutdown()
 
 
 def test_platform_refusals_read_as_plain_chinese() -> None:

@@ -99,6 +99,19 @@ def test_doubt_model(qtmodeltester: Any) -> None:
     assert model.index(0, 1).data() == "不可挑过"
 
 
+def test_doubt_codes_and_columns_read_in_chinese(qtmodeltester: Any) -> None:
+    model = ListModel(DOUBT_COLUMNS)
+    model.set_rows([fakecore.Doubt("0028", "mdt_ckmx", "BGD_WDZXX", "E", False, "出口报关单",
+                                   "ckbgdh", "出口货物报关单号[110820260000000135099]无电子信息")])  # fmt: skip
+    qtmodeltester.check(model)
+    titles = [c.title for c in model.columns]
+    code = model.index(0, titles.index("疑点"))
+    assert code.data() == "BGD_WDZXX　出口货物报关单号无电子信息"
+    field = model.index(0, titles.index("数据表 / 字段"))
+    assert field.data() == "出口报关单号"
+    assert "ckbgdh" in field.data(Qt.ItemDataRole.ToolTipRole)
+
+
 def test_money_is_right_aligned_with_separators(qtmodeltester: Any) -> None:
     model = ListModel(declaration_columns("formal"))
     model.set_rows(fakecore.sample_declarations()[3:5])

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -26,6 +27,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.declaration.audit import RULE_INDEX
+from app.declaration.businesses import BUSINESSES
+from app.declaration.columns import TABLE_COLUMNS
 from ui import formatting as fmt
 from ui.icons import icon
 from ui.models import Column, ListModel, attr
@@ -100,13 +104,45 @@ def declaration_columns(stage: str) -> list[Column]:
     return cols
 
 
+def doubt_meaning(code: str) -> str:
+    """What a doubt code means, from the audit rule's message (its values left out)."""
+    rule = RULE_INDEX.get(code)
+    if rule is None:
+        return ""
+    # {name} is the checked value's column: the rule's own field when that holds a value
+    field = next((c for cols in TABLE_COLUMNS.values() for c in cols if c.code == rule.field), None)
+    name = field.name if field and field.kind in ("amount", "quantity", "date") else "数据"
+    text = rule.message.replace("{name}", name)
+    return re.sub(r"[\[（(]?\{[^}]*\}[\]）)]?", "", text)
+
+
+def column_name(code: str, table: str = "") -> str:
+    """The Chinese name of a data column (package-format §3), ``code`` when unknown."""
+    tables = [TABLE_COLUMNS[table]] if table in TABLE_COLUMNS else TABLE_COLUMNS.values()
+    return next((c.name for cols in tables for c in cols if c.code == code), code)
+
+
+def doubt_code(x: Any) -> str:
+    meaning = doubt_meaning(x.code)
+    return f"{x.code}　{meaning}" if meaning else x.code
+
+
+def doubt_field(x: Any) -> str:
+    return column_name(x.field, x.table) if x.field else x.object or x.table
+
+
+def doubt_field_tip(x: Any) -> str:
+    where = x.object or x.table
+    return f"{where} · {column_name(x.field, x.table)}（{x.field}）" if x.field else where
+
+
 DOUBT_COLUMNS = [
     Column("申报序号", lambda x: x.seq or "（整份）", width=80),
     Column("类别", lambda x: fmt.passable_chip(x.passable), "chip", 96),
-    Column("疑点代码", attr("code"), width=140),
-    Column("数据表 / 字段", lambda x: " · ".join(p for p in (x.object or x.table, x.field) if p), width=180),
-    Column("疑点描述", attr("message"), width=320, tooltip=attr("message")),
-    Column("处理建议", attr("hint"), width=320, tooltip=attr("hint")),
+    Column("疑点", doubt_code, width=300, tooltip=doubt_code),
+    Column("数据表 / 字段", doubt_field, width=112, tooltip=doubt_field_tip),
+    Column("疑点描述", attr("message"), width=260, tooltip=attr("message")),
+    Column("处理建议", attr("hint"), width=260, tooltip=attr("hint")),
 ]  # fmt: skip
 
 
@@ -287,8 +323,11 @@ class PrePage(QWidget):
             self.ctx.request("declaration")
             self.tab.nav.show_page(1)
             self.tab.formal.focus(formal)
-            inform(self, "转正式申报",
-                                    "已转为正式申报，请在「待确认申报数据」中核对台账后确认申报。")  # fmt: skip
+            inform(
+                self,
+                "转正式申报",
+                "已转为正式申报，请在「待确认申报数据」中核对台账后确认申报。",
+            )
 
         self.tab.call(lambda: session.convert(d.id), done, label="正在转正式申报…")
 
@@ -316,9 +355,7 @@ class DoubtsPanel(QWidget):
         layout.setSpacing(8)
         head = QHBoxLayout()
         self.title = heading("反馈信息")
-        head.addWidget(self.title)
-        self.summary = muted("")
-        head.addWidget(self.summary, 1)
+        head.addWidget(self.title, 1)
         self.kind = QComboBox()
         self.kind.setObjectName("passable_filter")
         self.kind.addItems(["全部疑点", "不可挑过", "可挑过"])
@@ -330,6 +367,8 @@ class DoubtsPanel(QWidget):
         self.panel = TablePanel("doubts", self.model, [], filter_placeholder="筛选申报序号、代码、描述…",
                                 settings=ctx.settings)  # fmt: skip
         head.addWidget(self.panel.filter)
+        self.summary = muted("")  # its own line: the counts and what to do fit without wrapping
+        layout.addWidget(self.summary)
         layout.addWidget(self.panel, 1)
 
     def show_for(self, d: Any) -> None:
@@ -641,15 +680,24 @@ class UploadDialog(QDialog):
             lambda: session.check_package(path, stage), self._checked, on_error=self._check_failed
         )
 
+    def _show(self, text: str) -> None:
+        self.check.setText(text)
+        # grow to the whole message (longer than the placeholder), keeping the width, once
+        # the layout has taken in the label's new height
+        QTimer.singleShot(0, self, self._fit_height)
+
+    def _fit_height(self) -> None:
+        self.resize(self.width(), max(self.height(), self.heightForWidth(self.width())))
+
     def _checked(self, report: Any) -> None:
         text, blocking = describe_check(report)
-        self.check.setText(text)
+        self._show(text)
         self.start.setEnabled(not blocking)
         if blocking:
             self.start.setToolTip("本机检查发现问题，请修改数据包后再上传")
 
     def _check_failed(self, exc: BaseException) -> bool:
-        self.check.setText(f"<b>本机检查没有完成：</b>{error_text(exc)}")
+        self._show(f"<b>本机检查没有完成：</b>{error_text(exc)}")
         from app.errors import CoreError
 
         self.start.setEnabled(not isinstance(exc, CoreError))
@@ -682,7 +730,7 @@ class UploadDialog(QDialog):
     def _failed(self, exc: BaseException) -> bool:
         self.task = None
         self.bar.hide()
-        self.check.setText(f"<b>上传没有完成：</b>{error_text(exc)}")
+        self._show(f"<b>上传没有完成：</b>{error_text(exc)}")
         self.start.setEnabled(getattr(exc, "code", "") not in ("PACKAGE_DUPLICATE",))
         return not getattr(exc, "problems", None)
 
@@ -696,8 +744,10 @@ def describe_check(report: Any) -> tuple[str, bool]:
     """本地预审 (``Session.check_package``) as rich text; True when the upload would be refused."""
     lines: list[str] = []
     if report.business_code:
+        business = BUSINESSES.get(report.business_code)
+        name = f"{business.name}（{report.business_code}）" if business else report.business_code
         lines.append(
-            f"业务 {report.business_code}，所属期 {fmt.period(report.period)}，"
+            f"{name}，所属期 {fmt.period(report.period)}，"
             f"批次 {report.batch}，{report.record_count:,} 条记录。"
         )
     refusal = report.refusal
@@ -730,7 +780,7 @@ def describe_check(report: Any) -> tuple[str, bool]:
             + ("仍可上传预申报，以平台审核的反馈为准；修改数据后再上传更省时间。" if hard else "")
         )
         for x in doubts[:6]:
-            lines.append(f"· 申报序号 {x.seq or '—'}　{x.code}：{x.message}")
+            lines.append(f"· 申报序号 {x.seq or '—'}：{x.message}（{x.code}）")
     refund = (report.amounts or {}).get("refund")
     if refund is not None:
         lines.append(f"应退税额（本机计算）：{fmt.money(refund)} 元")
@@ -859,15 +909,16 @@ class FeedbackPage(QWidget):
             )
         )
         self.model = ListModel([
-            Column("类别", lambda j: dict(JOB_CATEGORIES).get(j.category, j.category), width=140),
-            Column("反馈类型", self._type_name, width=180),
+            Column("类别", lambda j: dict(JOB_CATEGORIES).get(j.category, j.category), width=112),
+            Column("反馈类型", self._type_name, width=160),
             Column("申报年月", attr("period"), "period", 110),
             Column("状态", lambda j: fmt.chip(j.status), "chip", 96, tooltip=lambda j: j.reason or ""),
             Column("记录数", attr("record_count"), "int", 80),
             Column("大小", attr("size"), "size", 90),
             Column("就绪时间", attr("ready_at"), "time", 136),
             Column("有效期至", attr("expires_at"), "time", 136),
-            Column("本机文件夹", lambda j: str(self._folders.get(j.id, "")), width=240),
+            Column("本机文件夹", lambda j: getattr(self._folders.get(j.id), "name", ""), width=200,
+                   tooltip=lambda j: str(self._folders.get(j.id, ""))),
         ])  # fmt: skip
         self.panel = TablePanel("jobs", self.model, [
             RowAction("下载", "download", self.download, self._download_reason),

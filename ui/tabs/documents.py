@@ -51,7 +51,8 @@ class DocumentsTab(Tab):
             Column("文书名称", attr("name"), width=280),
             Column("所属期", attr("period"), "period", 110),
             Column("开具时间", attr("created_at"), "time", 140),
-            Column("本机文件", lambda d: str(self.paths.get(d.id) or "（未下载）"), width=360),
+            Column("本机文件", lambda d: getattr(self.paths.get(d.id), "name", "（未下载）"),
+                   width=360, tooltip=lambda d: str(self.paths.get(d.id) or "")),
             Column("sha256", lambda d: d.sha256[:16] + "…", tooltip=attr("sha256")),
         ])  # fmt: skip
         self.panel = TablePanel("documents", self.model, [

@@ -193,7 +193,7 @@ class DetailsPage(QWidget):
         if state is not None:
             header.restoreState(state)
         else:
-            for col, width in enumerate((0, 96, 56, 72, 176, 50, 104, 200, 90, 110, 70)):
+            for col, width in enumerate((0, 96, 56, 72, 164, 50, 104, 180, 80, 110, 64)):
                 self.view.setColumnWidth(col, width)
             self.view.setColumnHidden(0, True)  # the declaration's opaque id means nothing here
         self.count.setText(f"共 {view.count():,} 条")

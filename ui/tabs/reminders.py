@@ -13,6 +13,10 @@ from ui.tabs import Tab
 from ui.widgets import RowAction, SideNav, TablePanel
 
 
+def read_chip(n: Any) -> fmt.Chip:
+    return fmt.Chip("已读", *fmt.GREY) if n.read else fmt.Chip("未读", *fmt.BLUE)
+
+
 class RemindersTab(Tab):
     KEYS = frozenset({"notice"})
 
@@ -58,13 +62,10 @@ class NoticePage(QWidget):
         self.category = category
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        columns = [Column("标题", lambda n: ("● " if not n.read else "") + n.title, width=420)]
+        columns = [Column("状态", read_chip, "chip", 72), Column("标题", attr("title"), width=480)]
         if category == "announcement":
             columns.append(Column("类别", lambda n: n.subcategory or "", width=90))
-        columns += [
-            Column("发布时间", attr("published_at"), "time", 140),
-            Column("状态", lambda n: "未读" if not n.read else "已读", width=60),
-        ]
+        columns.append(Column("发布时间", attr("published_at"), "time", 140))
         self.model = ListModel(columns)
         self.model.bold = lambda n: not n.read
         self.panel = TablePanel(

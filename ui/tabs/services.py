@@ -31,6 +31,13 @@ GUIDE_CATEGORIES = ("在线申报服务", "外贸企业政策", "生产企业政
                     "退税图书馆", "财税大百科", "退税博客")  # fmt: skip
 
 
+def wrap_lines(view: QListWidget) -> None:
+    """Long titles wrap inside the list instead of running under a horizontal scroll bar."""
+    view.setWordWrap(True)
+    view.setResizeMode(QListWidget.ResizeMode.Adjust)
+    view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
+
 class ServicesTab(Tab):
     def __init__(self, ctx: Any, main: Any) -> None:
         super().__init__(ctx, main)
@@ -86,6 +93,7 @@ class CalendarPage(QWidget):
         self.month_title = heading("")
         right.addWidget(self.month_title)
         self.items = QListWidget()
+        wrap_lines(self.items)
         right.addWidget(self.items, 1)
         layout.addLayout(right, 2)
 
@@ -166,6 +174,7 @@ class GuidesPage(QWidget):
         splitter = QSplitter()
         self.list = QListWidget()
         self.list.setMinimumWidth(340)
+        wrap_lines(self.list)
         self.list.currentItemChanged.connect(
             lambda cur, _: (
                 self.open(cur.data(Qt.ItemDataRole.UserRole))
