@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed-stamp
 DEB_PACKAGES := libgl1 libegl1 libfontconfig1 libxkbcommon0 libglib2.0-0 libdbus-1-3 \
 	libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 \
 	libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xkb1 libx11-xcb1 \
-	fonts-noto-cjk poppler-utils xvfb
+	fonts-noto-cjk poppler-utils xvfb nsis
 
 .PHONY: run test check bench fuzz dist sysdeps venv clean screenshots
 
@@ -49,8 +49,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 check: $(STAMP)
-	$(BIN)/ruff check app server_stub ui tests
-	$(BIN)/ruff format --check app server_stub ui tests
+	$(BIN)/ruff check app server_stub ui tests installer
+	$(BIN)/ruff format --check app server_stub ui tests installer
 	$(BIN)/mypy
 
 bench: $(STAMP)

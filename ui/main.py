@@ -5,7 +5,8 @@ only Qt and this package load before the login window shows; the HTTP client, th
 keyring, pypdf and the bundled platform are imported or started after it is on screen.
 
 Options: ``--home DIR`` (everything under one folder), ``--server URL`` (another
-platform), ``--measure-startup`` (exit 0 once the login window is shown and the event
+platform), ``--self-test`` (run the whole flow against the bundled platform, exit 0 if it
+works), ``--measure-startup`` (exit 0 once the login window is shown and the event
 loop idle), ``--stub ...`` (frozen app only: run the bundled platform with the rest of
 the arguments).
 """
@@ -40,6 +41,10 @@ def main(argv: list[str] | None = None) -> int:
         sys.argv = [sys.argv[0], *argv[1:]]
         result = stub_main()
         return int(result or 0)
+    if "--self-test" in argv:
+        from ui.selftest import main as self_test
+
+        return self_test(argv)
     args = _parse(argv)
 
     from PySide6.QtCore import QTimer
