@@ -173,6 +173,9 @@ class LocalStore:
                 f"CREATE INDEX IF NOT EXISTS details_by_{col} ON declared_details ({col}, rid)"
             )
         self._rate_index: _RateIndex | None = None
+        # counts of declared details per filter, valid while the table is unchanged
+        self._detail_counts: dict[DetailFilter, int] = {}
+        self._counted_version: int | None = None
 
     def close(self) -> None:
         with self._lock:
@@ -533,11 +536,26 @@ class LocalStore:
                     for d in rows
                 ),
             )
+            self._detail_counts.clear()
             return int(db.execute("SELECT count(*) FROM declared_details").fetchone()[0])
 
     def count_declared_details(self, flt: DetailFilter = DetailFilter()) -> int:
-        where, args = flt.where()
-        return int(self._all("SELECT count(*) FROM declared_details" + where, args)[0][0])
+        """Rows matching ``flt``. Remembered until the details change: re-sorting a view, or
+        showing a view counted in the background, must not count a million rows again (a
+        name filter scans them all)."""
+        with self._lock:
+            # data_version moves when another connection (e.g. tuishui-cli) commits
+            version = int(self._db.execute("PRAGMA data_version").fetchone()[0])
+            if version != self._counted_version or len(self._detail_counts) > 64:
+                self._detail_counts.clear()
+                self._counted_version = version
+            count = self._detail_counts.get(flt)
+            if count is None:
+                where, args = flt.where()
+                sql = "SELECT count(*) FROM declared_details" + where
+                count = int(self._db.execute(sql, args).fetchone()[0])
+                self._detail_counts[flt] = count
+            return count
 
     def declared_detail_rows(
         self,
