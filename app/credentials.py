@@ -18,6 +18,18 @@ log = logging.getLogger(__name__)
 SERVICE = "tuishui"
 
 
+def _name(kind: str, server: str, who: str) -> str:
+    """The keyring entry's name. The bundled platform listens on a new loopback port at
+    every start, so every loopback address counts as the same platform: a remembered
+    password still fills in after a restart."""
+    from urllib.parse import urlsplit
+
+    host = urlsplit(server).hostname or ""
+    if host in {"127.0.0.1", "localhost", "::1"}:
+        server = "builtin"
+    return f"{kind}|{server}|{who}"
+
+
 class KeyringUnavailable(LocalError):
     def __init__(self) -> None:
         super().__init__(
@@ -50,22 +62,22 @@ class CredentialStore:
     # -- passwords --------------------------------------------------------------------------
 
     def remember_password(self, server: str, account: str, password: str) -> None:
-        self._set(f"password|{server}|{account}", password)
+        self._set(_name("password", server, account), password)
 
     def password(self, server: str, account: str) -> str | None:
-        return self._get(f"password|{server}|{account}")
+        return self._get(_name("password", server, account))
 
     def forget(self, server: str, account: str) -> None:
-        self._delete(f"password|{server}|{account}")
-        self._delete(f"token|{server}|{account}")
+        self._delete(_name("password", server, account))
+        self._delete(_name("token", server, account))
 
     # -- feedback keys ----------------------------------------------------------------------
 
     def remember_feedback_key(self, server: str, taxpayer_id: str, key: FeedbackKey) -> None:
-        self._set(f"feedback-key|{server}|{taxpayer_id}", json.dumps([key.key_id, key.key]))
+        self._set(_name("feedback-key", server, taxpayer_id), json.dumps([key.key_id, key.key]))
 
     def feedback_key(self, server: str, taxpayer_id: str) -> FeedbackKey | None:
-        raw = self._get(f"feedback-key|{server}|{taxpayer_id}")
+        raw = self._get(_name("feedback-key", server, taxpayer_id))
         if raw is None:
             return None
         try:
@@ -75,18 +87,18 @@ class CredentialStore:
         return FeedbackKey(str(key_id), str(key))
 
     def forget_feedback_key(self, server: str, taxpayer_id: str) -> None:
-        self._delete(f"feedback-key|{server}|{taxpayer_id}")
+        self._delete(_name("feedback-key", server, taxpayer_id))
 
     # -- the command line's session token (short-lived, see app.cli) ------------------------
 
     def remember_token(self, server: str, account: str, token: str) -> None:
-        self._set(f"token|{server}|{account}", token)
+        self._set(_name("token", server, account), token)
 
     def token(self, server: str, account: str) -> str | None:
-        return self._get(f"token|{server}|{account}")
+        return self._get(_name("token", server, account))
 
     def forget_token(self, server: str, account: str) -> None:
-        self._delete(f"token|{server}|{account}")
+        self._delete(_name("token", server, account))
 
     # -- plumbing ---------------------------------------------------------------------------
 

@@ -118,3 +118,14 @@ def test_workspace_without_accounts_cannot_open_offline() -> None:
     with pytest.raises(Exception) as info:
         ws.open_offline("91110108MA01HC7K1M")
     assert "无法离线查看" in str(info.value)
+
+
+def test_a_password_remembered_for_the_bundled_platform_survives_its_new_port() -> None:
+    """The bundled platform gets a new loopback port at each start; a real server does not."""
+    creds = CredentialStore()
+    creds.remember_password("http://127.0.0.1:41001", "91110108MA01HC7K1M", "Secret2026")
+    assert creds.password("http://127.0.0.1:52002", "91110108MA01HC7K1M") == "Secret2026"
+    assert creds.password("http://localhost:8765", "91110108MA01HC7K1M") == "Secret2026"
+    assert creds.password("https://etax.example.cn", "91110108MA01HC7K1M") is None
+    creds.forget("http://127.0.0.1:63003", "91110108MA01HC7K1M")
+    assert creds.password("http://127.0.0.1:41001", "91110108MA01HC7K1M") is None
