@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 import server_stub
 from server_stub import clock, db
@@ -98,6 +99,23 @@ def _validation_problem(exc: RequestValidationError) -> JSONResponse:
     )
 
 
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method the path supports: Starlette's own 405 names only the first route that
+    matched the path, though several routes (GET and POST /documents) may share it."""
+    allowed = [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
+    return ", ".join(allowed)
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
@@ -113,8 +131,9 @@ def _install_error_handlers(app: FastAPI) -> None:
             return problem_response(404, "NOT_FOUND", "请求的地址不存在，请检查后重试。")
         if exc.status_code == 405:
             return problem_response(
-                405, "METHOD_NOT_ALLOWED", "该地址不支持此请求方法。", dict(exc.headers or {})
-            )
+                405, "METHOD_NOT_ALLOWED", "该地址不支持此请求方法。",
+                {"Allow": _allowed_methods(request)},
+            )  # fmt: skip
         if exc.status_code == 413:
             return problem_response(413, "REQUEST_TOO_LARGE", "请求内容过大，请精简后重试。")
         if exc.status_code in (401, 403):
