@@ -12,11 +12,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 KIND_NAMES = {"manufacturer": "生产企业", "trader": "外贸企业"}
-ACCOUNT_TYPES = (
-    ("credit_code", "社会信用代码"),
-    ("taxpayer_id", "纳税人识别号"),
-    ("customs_code", "海关代码"),
-)
 NOTICE_CATEGORIES = (
     ("announcement", "通知公告"),
     ("daily", "日常提醒"),

@@ -11,7 +11,7 @@ import sys
 from functools import cache
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QRectF, QSize, Qt
+from PySide6.QtCore import QByteArray, QRectF, QSize
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QIcon, QPainter, QPalette, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 
@@ -31,10 +31,13 @@ def _svg(name: str) -> str:
     return (resources_dir() / "icons" / f"{name}.svg").read_text(encoding="utf-8")
 
 
-def _pixmap(svg: str, color: str, size: int, ratio: float) -> QPixmap:
-    renderer = QSvgRenderer(QByteArray(svg.replace("currentColor", color).encode()))
+def _renderer(svg: str, color: str) -> QSvgRenderer:
+    return QSvgRenderer(QByteArray(svg.replace("currentColor", color).encode()))
+
+
+def _pixmap(renderer: QSvgRenderer, size: int, ratio: float) -> QPixmap:
     px = QPixmap(round(size * ratio), round(size * ratio))
-    px.fill(Qt.GlobalColor.transparent)
+    px.fill(QColor(0, 0, 0, 0))
     painter = QPainter(px)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
     renderer.render(painter, QRectF(0, 0, px.width(), px.height()))
@@ -49,27 +52,36 @@ def icon(name: str, color: str = "") -> QIcon:
     svg = _svg(name)
     app = QGuiApplication.instance()
     ratio = app.devicePixelRatio() if isinstance(app, QGuiApplication) else 1.0
+    normal, disabled = _renderer(svg, color or ink()), _renderer(svg, _DISABLED)
     result = QIcon()
     for size in _SIZES:
-        result.addPixmap(_pixmap(svg, color or ink(), size, ratio), QIcon.Mode.Normal)
-        result.addPixmap(_pixmap(svg, _DISABLED, size, ratio), QIcon.Mode.Disabled)
+        result.addPixmap(_pixmap(normal, size, ratio), QIcon.Mode.Normal)
+        result.addPixmap(_pixmap(disabled, size, ratio), QIcon.Mode.Disabled)
     return result
 
 
+@cache
 def app_icon() -> QIcon:
     result = QIcon()
     ico = resources_dir() / "app.ico"
-    if ico.exists():
+    if sys.platform == "win32" and ico.exists():  # elsewhere the SVG serves (and reads lazily)
         result.addFile(str(ico))
     result.addFile(str(resources_dir() / "app.svg"), QSize(256, 256))
     return result
 
 
 def dark_mode() -> bool:
+    """The system (or, once styled, our) palette is dark.
+
+    Read from the palette rather than ``QStyleHints.colorScheme()``: that returns a
+    ``Qt`` enum, and building PySide6's ``Qt`` namespace costs ~12 ms before the login
+    window can show (P1).
+    """
     app = QGuiApplication.instance()
     if not isinstance(app, QGuiApplication):
         return False
-    return app.styleHints().colorScheme() == Qt.ColorScheme.Dark
+    palette = app.palette()
+    return palette.color(QPalette.ColorRole.Window).lightness() < 128
 
 
 def ink() -> str:

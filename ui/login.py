@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -28,13 +28,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui.formatting import ACCOUNT_TYPES
 from ui.icons import app_icon, icon
 from ui.tasks import Tasks, error_text
 
 log = logging.getLogger(__name__)
 
 BUILTIN = "内置演示平台"
+ACCOUNT_TYPES = (
+    ("credit_code", "社会信用代码"),
+    ("taxpayer_id", "纳税人识别号"),
+    ("customs_code", "海关代码"),
+)
 DEMO_FALLBACK = (
     ("北京华辰精密机械有限公司（生产企业）", "91110108MA01HC7K1M", "53012345"),
     ("北京远航进出口贸易有限公司（外贸企业）", "91110105MA02YH3Q27", "00088765"),
@@ -73,6 +77,16 @@ def login_error_text(exc: BaseException) -> str:
             "用户名或密码错误。初始密码为退税账户银行账号后 8 位；忘记密码请联系主管税务机关重置。"
         )
     return error_text(exc)
+
+
+def _mark_invalid(widget: QWidget, invalid: bool) -> None:
+    """Restyle ``widget`` when its ``invalid`` property flips (only then: a re-polish is
+    slow, and the first one builds PySide6's Qt namespace — not before the window shows)."""
+    if bool(widget.property("invalid")) == invalid:
+        return
+    widget.setProperty("invalid", invalid)
+    widget.style().unpolish(widget)
+    widget.style().polish(widget)
 
 
 class LoginWindow(QWidget):
@@ -120,7 +134,6 @@ class LoginWindow(QWidget):
         s.addStretch(1)
         self.demo_hint = QLabel()
         self.demo_hint.setWordWrap(True)
-        self.demo_hint.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         s.addWidget(self.demo_hint)
         root.addWidget(side)
 
@@ -136,6 +149,7 @@ class LoginWindow(QWidget):
         self.recent = QComboBox()
         self.recent.setPlaceholderText("最近登录的企业")
         self.recent.activated.connect(self._recent_chosen)
+        self.recent.hide()  # until start_background finds remembered enterprises
         f.addWidget(self.recent)
 
         kinds_frame = QFrame()
@@ -163,7 +177,9 @@ class LoginWindow(QWidget):
         form = QFormLayout()
         form.setHorizontalSpacing(12)
         form.setVerticalSpacing(4)
-        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
+        # no label alignment: the captions are all two characters wide and as tall as their
+        # fields, and any Qt.AlignmentFlag builds PySide6's whole Qt namespace (~12 ms)
+        # before the window can show (P1)
         self.account = QLineEdit()
         self.account.setObjectName("account")
         self.account.setPlaceholderText("例如 91110108MA01HC7K1M")
@@ -281,12 +297,8 @@ class LoginWindow(QWidget):
         text = self.account.text().strip()
         problem = account_problem(self.account_type(), text) if text else None
         self.account_hint.setText(problem or "")
-        self.account_hint.setProperty("invalid", bool(problem))
-        self.account_hint.style().unpolish(self.account_hint)
-        self.account_hint.style().polish(self.account_hint)
-        self.account.setProperty("invalid", bool(problem))
-        self.account.style().unpolish(self.account)
-        self.account.style().polish(self.account)
+        for widget in (self.account_hint, self.account):
+            _mark_invalid(widget, bool(problem))
         ok = bool(text) and problem is None and bool(self.password.text())
         self.login_button.setEnabled(ok)
         return ok
@@ -311,9 +323,12 @@ class LoginWindow(QWidget):
 
     def start_background(self) -> None:
         """Load the core, settings and remembered accounts; start the bundled platform."""
+        from PySide6.QtCore import Qt
+
         from app.logs import setup_logging
         from app.settings import Settings
 
+        self.demo_hint.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         setup_logging(self.paths)
         self.settings = Settings.load(self.paths)
         self.set_account_type(self.settings.last_account_type)
@@ -343,6 +358,14 @@ class LoginWindow(QWidget):
         accounts = self.workspace.accounts()
         if accounts and not self.password.text():
             self.choose_account(accounts[0])
+
+    def open_offline_store(self, taxpayer_id: str) -> None:
+        """The main window of an enterprise straight from its local store (no platform)."""
+        from app.settings import Settings
+
+        self.settings = Settings.load(self.paths)
+        self._create_workspace()
+        self.open_main(self.workspace.open_offline(taxpayer_id))
 
     def _create_workspace(self) -> None:
         from app.credentials import CredentialStore
@@ -456,6 +479,8 @@ class LoginWindow(QWidget):
             self.password.clear()
             self.open_main(session)
             return
+        from PySide6.QtCore import Qt
+
         dialog = ChangePasswordDialog(self.tasks, session, forced=True, parent=self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
         dialog.set_old_password(self.password.text())

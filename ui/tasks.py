@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 log = logging.getLogger(__name__)
@@ -188,6 +188,8 @@ def show_error(parent: QWidget | None, exc: BaseException) -> None:
             for p in problems[:200]
         ]
         box.setDetailedText("\n".join(lines))
+    from PySide6.QtCore import Qt  # not at start-up: the Qt namespace is slow to build (P1)
+
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
     box.open()
 
