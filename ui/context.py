@@ -8,14 +8,11 @@ re-emits those calls as Qt signals (queued onto the GUI thread), and the
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
 from ui.tasks import Coalescer, Tasks
-
-log = logging.getLogger(__name__)
 
 KINDS = ("declaration", "notice", "progress", "feedback_job", "document", "enterprise")
 
@@ -80,6 +77,8 @@ class AppContext(QObject):
         self._jobs = {j.id: j.status for j in session.store.feedback_jobs()}
         self.session_changed.emit()
         self.changed.emit({"all"})
+        if getattr(session, "offline", False):
+            return  # opened from the local store because the platform is unreachable
         fresh_store = session.store.sync_cursor() == 0
         self.start_sync()
         if not (fresh_store and self._sync is not None):  # the sync's first round loads all
@@ -108,11 +107,8 @@ class AppContext(QObject):
     def start_sync(self) -> None:
         if self.session is None or getattr(self.session, "offline", False):
             return
-        try:
-            from app.sync import SyncWorker
-        except ImportError:  # the core's sync module is not there: refresh by hand only
-            log.warning("app.sync missing; live updates are off")
-            return
+        from app.sync import SyncWorker
+
         self._sync = SyncWorker(
             self.session,
             on_changes=self._bridge.changes.emit,

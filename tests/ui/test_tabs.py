@@ -9,6 +9,9 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QMessageBox, QPushButton
 
+from app.paths import AppPaths
+from app.settings import Settings
+from tests.ui.fakecore import FakeSession, FakeWorkspace
 from ui.mainwindow import TAB_TITLES
 from ui.models import CHIP_ROLE
 from ui.pdfviewer import PdfViewer
@@ -262,3 +265,22 @@ def test_external_info_dialog_lists_customs_lines(qtbot: Any, window: Any) -> No
     assert dialog.kind.count() == 1  # a 生产企业 sees no invoice e-info
     assert dialog.model.columns[0].title == "报关单号"
     assert "请过几天再查" in "".join(w.text() for w in dialog.findChildren(QLabel))
+
+
+def test_a_session_opened_offline_does_not_reach_for_the_network(
+    qtbot: Any, paths: AppPaths, fake_session: FakeSession
+) -> None:
+    """Opened from the local store because the platform is unreachable: no refresh, no sync."""
+    from ui.login import LoginWindow
+
+    fake_session.offline = True
+    login = LoginWindow(paths)
+    qtbot.addWidget(login)
+    login.settings = Settings.load(paths)
+    login.workspace = FakeWorkspace(fake_session)
+    login.open_main(fake_session)
+    main = login.main_window
+    qtbot.addWidget(main)
+    qtbot.waitUntil(lambda: main.context.tasks.pending() == 0)
+    assert ("refresh_all", None) not in fake_session.calls
+    assert main.context._sync is None
