@@ -415,7 +415,7 @@ class Session:
             manifest.sbpc,
         )
         report.record_count = pkg.record_count
-        report.refusal = self._owner_refusal(manifest.nsrsbh, manifest.hgdm)
+        report.refusal = self._owner_refusal(manifest)
         if report.refusal is not None:
             return report
         if self.store.rates_version() is None and not self.offline:
@@ -449,7 +449,7 @@ class Session:
         except PackageError as exc:
             problems = [p.to_dict() for p in exc.problems]
             raise LocalError(exc.detail, code=exc.code, problems=problems) from exc
-        refusal = self._owner_refusal(manifest.nsrsbh, manifest.hgdm)
+        refusal = self._owner_refusal(manifest)
         if refusal is not None:
             raise refusal
         try:
@@ -674,16 +674,13 @@ class Session:
 
     # -- local check helpers ----------------------------------------------------------------
 
-    def _owner_refusal(self, nsrsbh: str, hgdm: str) -> LocalError | None:
+    def _owner_refusal(self, manifest: Any) -> LocalError | None:
+        """The platform's own rule and words (PACKAGE_OWNER_MISMATCH), shared with it."""
+        from app.declaration.package import owner_problem
+
         customs_code = self.enterprise.customs_code if self.enterprise else None
-        if nsrsbh == self.taxpayer_id and (customs_code is None or hgdm == customs_code):
-            return None
-        # The platform's own words (PACKAGE_OWNER_MISMATCH), so both refusals read alike.
-        return LocalError(
-            f"数据包的纳税人识别号[{nsrsbh}]或海关代码[{hgdm}]与登录企业不一致，"
-            "请确认选择的是本企业的数据包。",
-            code="PACKAGE_OWNER_MISMATCH",
-        )
+        mismatch = owner_problem(manifest, self.taxpayer_id, customs_code)
+        return None if mismatch is None else LocalError(mismatch, code="PACKAGE_OWNER_MISMATCH")
 
     def _reference(self, period: str, warnings: list[str]) -> Any:
         """ReferenceData for a package of 所属期 ``period`` from the cache (refreshed when

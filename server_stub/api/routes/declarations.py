@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 
 from app.declaration.audit import LineResult, audit_package
-from app.declaration.package import Package, PackageError, open_package
+from app.declaration.package import Package, PackageError, open_package, owner_problem
 from server_stub import clock, db, einfo
 from server_stub import declarations as decls
 from server_stub.api.deps import CurrentEnterprise, Db, Paging, Settings, paged
@@ -99,12 +99,9 @@ def _admit(
     customs_code = conn.execute(
         "SELECT customs_code FROM enterprises WHERE taxpayer_id = ?", (caller.taxpayer_id,)
     ).fetchone()[0]
-    if m.nsrsbh != caller.taxpayer_id or m.hgdm != customs_code:
-        raise ApiError(
-            422, "PACKAGE_OWNER_MISMATCH",
-            f"数据包的纳税人识别号[{m.nsrsbh}]或海关代码[{m.hgdm}]与登录企业不一致，"
-            "请确认选择的是本企业的数据包。",
-        )  # fmt: skip
+    mismatch = owner_problem(m, caller.taxpayer_id, customs_code)
+    if mismatch:
+        raise ApiError(422, "PACKAGE_OWNER_MISMATCH", mismatch)
     if stage == "formal" and pkg.business.pre_audit_required:
         raise ApiError(
             422, "PRE_AUDIT_REQUIRED",
