@@ -28,7 +28,9 @@ class RefuseRequest(BaseModel):
 
 
 class StateRequest(BaseModel):
-    state: str = Field(description="normal | suspended | filing_withdrawn | waived | …")
+    state: str = Field(
+        max_length=40, description="normal | suspended | filing_withdrawn | waived | …"
+    )
 
 
 def _declaration(conn: sqlite3.Connection, decl_id: str, request: Request) -> dict[str, Any]:

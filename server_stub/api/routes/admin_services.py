@@ -33,7 +33,7 @@ class NoticeIn(BaseModel):
     subcategory: str = Field(default="", max_length=50)
     title: str = Field(min_length=1, max_length=200)
     body: str = Field(min_length=1, max_length=20000)
-    taxpayer_id: str | None = Field(default=None, description="省略 = 发给所有企业")
+    taxpayer_id: str | None = Field(default=None, max_length=20, description="省略 = 发给所有企业")
 
 
 @router.post(

@@ -151,8 +151,8 @@ DOCUMENT_TYPES = (
 
 
 class DocumentRequest(BaseModel):
-    type: str = Field(description="文书类型，见 GET /documents/types")
-    period: str | None = Field(default=None, description="所属期 YYYYMM（需要时）")
+    type: str = Field(max_length=40, description="文书类型，见 GET /documents/types")
+    period: str | None = Field(default=None, max_length=8, description="所属期 YYYYMM（需要时）")
 
 
 def _invalid(field: str, message: str, detail: str) -> ApiError:

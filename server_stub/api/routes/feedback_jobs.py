@@ -31,9 +31,11 @@ PERIOD_RE = re.compile(r"\d{4}(0[1-9]|1[0-2])?")
 
 
 class FeedbackJobRequest(BaseModel):
-    category: str = Field(description="audit_result | certificate | peripheral | invoice")
-    type: str = Field(description="反馈类型代码，见 GET /feedback-jobs/types")
-    period: str = Field(description="申报年月 YYYYMM，或年度 YYYY")
+    category: str = Field(
+        max_length=20, description="audit_result | certificate | peripheral | invoice"
+    )
+    type: str = Field(max_length=40, description="反馈类型代码，见 GET /feedback-jobs/types")
+    period: str = Field(max_length=8, description="申报年月 YYYYMM，或年度 YYYY")
 
 
 def _invalid(field: str, message: str, detail: str) -> ApiError:
