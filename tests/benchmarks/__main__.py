@@ -1,11 +1,15 @@
 """``make bench``: run every benchmark module (``bench_*.py``) and write docs/performance.md.
 
-Each module has ``run() -> list[Result]``. ``python -m tests.benchmarks P3 P4`` runs a subset.
+Each module has ``run() -> list[Result]``. ``python -m tests.benchmarks P3 P4`` runs a subset
+and replaces only those rows: the results are kept in docs/performance.json, the table is
+rendered from it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
+import json
 import pkgutil
 import sys
 import traceback
@@ -42,8 +46,20 @@ def main(argv: list[str]) -> int:
                 flush=True,
             )
         results.extend(got)
-    write_report(results)
+    write_report(merge(results))
     return 1 if failures else 0
+
+
+def merge(results: list[Result]) -> list[Result]:
+    """The new results, plus the kept rows of every benchmark that did not run now."""
+    kept = ROOT / "docs" / "performance.json"
+    ran = {r.key for r in results}
+    old = json.loads(kept.read_text(encoding="utf-8")) if kept.exists() else []
+    merged = [Result(**row) for row in old if row["key"] not in ran] + results
+    kept.parent.mkdir(exist_ok=True)
+    rows = [dataclasses.asdict(r) for r in merged]
+    kept.write_text(json.dumps(rows, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return merged
 
 
 def write_report(results: list[Result]) -> None:
