@@ -77,13 +77,17 @@ def serve(settings: settings_module.Settings) -> int:
     import uvicorn
 
     from server_stub.api.app import create_app
+    from server_stub.recovery import recover_data_dir
     from server_stub.seed import seed_data_dir
 
     data_dir = Path(settings.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     _setup_logging(data_dir)
+    settings_module.set_fault_delays(settings)
     clock.set_start(settings.now)
     seed_data_dir(data_dir, clock.now())
+    # before any worker or request: what a crash left half done is cleaned up first
+    recover_data_dir(data_dir)
     remember_clock(data_dir)
     app = create_app(settings)
 

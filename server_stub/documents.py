@@ -4,11 +4,17 @@ Every document has the same frame: title, 文号, the taxpayer block (纳税人�
 所属期), a ruled table, totals in figures and in Chinese capitals (大写), the issuing tax
 office and the date. The CJK font is embedded (a GB2312 subset of Noto Sans SC, see
 assets/fonts/README.md), so the PDFs look the same everywhere and their text extracts.
+
+An issued document's PDF is stored under DATA_DIR/documents before its row commits
+(temp file, fsync, rename); :func:`recover` removes what a crash left between the two.
 """
 
 from __future__ import annotations
 
 import math
+import os
+import sqlite3
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -20,9 +26,12 @@ from fpdf.enums import Align, TableBordersLayout, WrapMode, XPos, YPos
 from fpdf.fonts import FontFace
 
 from app.declaration.amounts import money
+from server_stub.settings import fault_pause
 
 FONT_PATH = Path(__file__).parent / "assets" / "fonts" / "NotoSansSC-GB2312.ttf"
 FONT = "NotoSansSC"
+
+TEMP_PREFIX = ".tmp-"  # a PDF being written, beside its final name
 
 _DIGITS = "零壹贰叁肆伍陆柒捌玖"
 _SMALL_UNITS = ("", "拾", "佰", "仟")
@@ -627,3 +636,40 @@ def render_approval_notice(
         ),
     )
     return render_form(form)
+
+
+# ---------------------------------------------------------------- storage
+
+
+def documents_dir(data_dir: Path) -> Path:
+    path = Path(data_dir) / "documents"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def store_pdf(folder: Path, file_name: str, pdf: bytes) -> Path:
+    """Write ``pdf`` as ``folder/file_name`` atomically: temp file, fsync, rename."""
+    target = folder / file_name
+    tmp = folder / f"{TEMP_PREFIX}{uuid.uuid4().hex}-{file_name}"
+    with tmp.open("wb") as fh:
+        half = len(pdf) // 2
+        fh.write(pdf[:half])
+        fh.flush()
+        fault_pause("document")  # fault-injection tests: a kill lands here
+        fh.write(pdf[half:])
+        fh.flush()
+        os.fsync(fh.fileno())
+    tmp.replace(target)
+    return target
+
+
+def recover(conn: sqlite3.Connection, data_dir: Path) -> int:
+    """At start-up: remove PDFs a crash left half written, or written for a document whose
+    row never committed (the request was never answered). Returns how many were removed."""
+    known = {str(r[0]) for r in conn.execute("SELECT file_name FROM documents")}
+    removed = 0
+    for path in documents_dir(data_dir).iterdir():
+        if path.is_file() and (path.name.startswith(TEMP_PREFIX) or path.name not in known):
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed

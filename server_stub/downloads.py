@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 DownloadKind = Literal["declaration_software", "sample_package", "rate_library", "manual"]
 SOFTWARE_NAME = "出口退税申报系统"
 MANUAL_PATH = Path(__file__).parent / "content" / "manual.txt"
+TEMP_PREFIX = ".tmp-"  # a file being written, beside its final name
 
 
 def downloads_dir(data_dir: Path) -> Path:
@@ -36,11 +37,28 @@ def downloads_dir(data_dir: Path) -> Path:
 def store_file(data_dir: Path, file_name: str, content: bytes) -> tuple[int, str]:
     """Write ``content`` atomically under the downloads folder; returns (size, sha256)."""
     folder = downloads_dir(data_dir)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=TEMP_PREFIX)
     with os.fdopen(fd, "wb") as f:
         f.write(content)
+        f.flush()
+        os.fsync(f.fileno())
     os.replace(tmp, folder / file_name)
     return len(content), hashlib.sha256(content).hexdigest()
+
+
+def recover(conn: sqlite3.Connection, data_dir: Path) -> int:
+    """At start-up: remove files a crash left half written, or stored for a download whose
+    row never committed (a file made on first request is simply made again). Returns how
+    many were removed."""
+    known = {
+        str(r[0]) for r in conn.execute("SELECT file_name FROM downloads WHERE file_name NOT NULL")
+    }
+    removed = 0
+    for path in downloads_dir(data_dir).iterdir():
+        if path.is_file() and (path.name.startswith(TEMP_PREFIX) or path.name not in known):
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def add_download(

@@ -29,9 +29,12 @@ from Cryptodome.Protocol.KDF import PBKDF2
 from Cryptodome.Util import Counter
 from pyzipper.zipfile_aes import AESZipEncrypter
 
+from server_stub.settings import fault_pause
+
 KEY_BYTES = 32
 SALT_BYTES = 16
 CSV_ENCODING = "gb18030"
+TEMP_SUFFIX = ".tmp"  # a package being written: ``.<name>.<random>.tmp`` beside it
 PRE_AUDIT_CSV = "疑点清单.csv"
 PRE_AUDIT_HEADER = [
     "申报序号", "表名", "疑点代码", "级别", "可否挑过", "疑点对象", "字段", "疑点描述", "处理建议",
@@ -96,12 +99,15 @@ def write_feedback_zip(
         (csv_name, csv_bytes(csv_header, csv_rows)),
     ]
     comment = {"key_id": key_id, "kind": kind, "enterprise": taxpayer_id, "created_at": created_at}
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")  # writers may race
+    tmp = temp_name(path)  # writers may race: each has its own
     with _DeterministicZip(tmp, "w", compression=zipfile.ZIP_DEFLATED,
                            encryption=pyzipper.WZ_AES) as zf:  # fmt: skip
         zf.setpassword(password)
         zf.comment = json.dumps(comment, ensure_ascii=False).encode("utf-8")
-        for name, data in entries:
+        for i, (name, data) in enumerate(entries):
+            if i:
+                zf.fp.flush()
+                fault_pause("feedback")  # fault-injection tests: a kill lands here
             zf.salt = hmac.new(password, name.encode() + data, hashlib.sha256).digest()[:SALT_BYTES]
             info = zf.zipinfo_cls(name, date_time)
             info.compress_type = zipfile.ZIP_DEFLATED
@@ -111,6 +117,20 @@ def write_feedback_zip(
         os.fsync(fh.fileno())
     tmp.replace(path)
     return path
+
+
+def temp_name(path: Path) -> Path:
+    """Where a package for ``path`` is written before it is renamed into place."""
+    return path.with_name(f".{path.name}.{uuid.uuid4().hex}{TEMP_SUFFIX}")
+
+
+def remove_temp_files(folder: Path) -> int:
+    """Remove packages a crash left half written in ``folder``; returns how many."""
+    removed = 0
+    for tmp in folder.glob(f".*{TEMP_SUFFIX}"):
+        tmp.unlink(missing_ok=True)
+        removed += 1
+    return removed
 
 
 def pre_audit_payload(

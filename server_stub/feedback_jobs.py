@@ -4,7 +4,9 @@ Assembly takes ``--assemble-delay`` seconds per month the job covers (a year = 1
 the real platform's queries; a job that would take longer than 15 minutes ends ``failed``
 when the 15 minutes are up, saying to download month by month. One scheduler task per
 server process wakes when the next job is due and assembles it in a worker thread, so the
-event loop never waits on it; jobs left assembling by a restart are picked up again.
+event loop never waits on it. A job's package is written to a temp file and renamed into
+place before the job turns ``ready``, so a crash at any point leaves the job ``assembling``
+(picked up again after the restart, see :func:`recover`) or ``ready`` with a whole file.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 
 from server_stub import clock, db
 from server_stub.changes import record_change, sortable_id
-from server_stub.feedback import write_feedback_zip
+from server_stub.feedback import remove_temp_files, write_feedback_zip
 from server_stub.feedback_rows import FeedbackRows, rows_for
 
 FAIL_AFTER = timedelta(minutes=15)
@@ -91,20 +93,21 @@ def create_job(
 ) -> tuple[dict[str, Any], bool]:
     """The job for this request: an identical assembling/ready one, or a new one.
 
-    Returns (job, created).
+    The look-up and the insert share one write transaction, so two identical requests
+    arriving together still make one job. Returns (job, created).
     """
     now = clock.now()
-    existing = conn.execute(
-        f"SELECT {JOB_COLUMNS} FROM feedback_jobs WHERE taxpayer_id = ? AND category = ?"
-        " AND type = ? AND period = ? AND (status = 'assembling'"
-        " OR (status = 'ready' AND expires_at > ?)) ORDER BY created_at DESC LIMIT 1",
-        (taxpayer_id, job_type.category, job_type.type, period, clock.iso(now)),
-    ).fetchone()
-    if existing is not None:
-        return job_dict(existing), False
-    due = now + timedelta(seconds=delay * months_covered(period))
-    job_id = sortable_id()
     with db.transaction(conn):
+        existing = conn.execute(
+            f"SELECT {JOB_COLUMNS} FROM feedback_jobs WHERE taxpayer_id = ? AND category = ?"
+            " AND type = ? AND period = ? AND (status = 'assembling'"
+            " OR (status = 'ready' AND expires_at > ?)) ORDER BY created_at DESC LIMIT 1",
+            (taxpayer_id, job_type.category, job_type.type, period, clock.iso(now)),
+        ).fetchone()
+        if existing is not None:
+            return job_dict(existing), False
+        due = now + timedelta(seconds=delay * months_covered(period))
+        job_id = sortable_id()
         conn.execute(
             "INSERT INTO feedback_jobs (id, taxpayer_id, category, type, period, status,"
             " created_at, due_at) VALUES (?, ?, ?, ?, ?, 'assembling', ?, ?)",
@@ -197,6 +200,41 @@ def expire_jobs(conn: sqlite3.Connection, data_dir: Path) -> None:
             record_change(conn, taxpayer_id, "feedback_job", job_id)
         if file_name:
             (jobs_dir(data_dir) / file_name).unlink(missing_ok=True)
+
+
+def recover(conn: sqlite3.Connection, data_dir: Path) -> tuple[int, int]:
+    """At start-up, before the scheduler runs: undo what a crash left behind.
+
+    Packages half written when the server died are removed (their jobs are still
+    ``assembling`` and are assembled again, giving the same bytes); a ``ready`` job whose
+    file is missing or not its recorded size goes back to ``assembling``, so no broken
+    package is ever served. Returns (temp files removed, jobs re-queued).
+    """
+    folder = jobs_dir(data_dir)
+    removed = remove_temp_files(folder)
+    broken = [
+        (str(job_id), str(taxpayer_id))
+        for job_id, taxpayer_id, file_name, size in conn.execute(
+            "SELECT id, taxpayer_id, file_name, size FROM feedback_jobs WHERE status = 'ready'"
+        ).fetchall()
+        if not _file_intact(folder / (file_name or ""), size)
+    ]
+    for job_id, taxpayer_id in broken:
+        with db.transaction(conn):
+            conn.execute(
+                "UPDATE feedback_jobs SET status = 'assembling', size = NULL, record_count = NULL,"
+                " ready_at = NULL, expires_at = NULL, file_name = NULL WHERE id = ?",
+                (job_id,),
+            )
+            record_change(conn, taxpayer_id, "feedback_job", job_id)
+    return removed, len(broken)
+
+
+def _file_intact(path: Path, size: int | None) -> bool:
+    try:
+        return path.is_file() and path.stat().st_size == size
+    except OSError:
+        return False
 
 
 def _due_work(conn: sqlite3.Connection) -> tuple[list[str], float]:

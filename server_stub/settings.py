@@ -2,16 +2,22 @@
 
 Each field is a command-line option (``--audit-workers``) and an environment variable
 (``TUISHUI_STUB_AUDIT_WORKERS``); the command line wins.
+
+The ``fault_delay_*`` settings exist for the fault-injection tests (tests/faults): they
+hold a file half written for that many seconds, so a ``kill -9`` lands inside the write
+(``TUISHUI_STUB_FAULT_DELAY_FEEDBACK`` for feedback packages, ``…_DOCUMENT`` for 文书
+PDFs). Left at 0 they cost nothing.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import time
 from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import platformdirs
 
@@ -46,6 +52,12 @@ class Settings:
     now: datetime | None = field(
         default=None, metadata={"help": "模拟时钟的起点（ISO 时间），时钟从此继续走"}
     )
+    fault_delay_feedback: float = field(
+        default=0.0, metadata={"help": "仅供故障测试：反馈包写到一半时停顿的秒数"}
+    )
+    fault_delay_document: float = field(
+        default=0.0, metadata={"help": "仅供故障测试：文书 PDF 写到一半时停顿的秒数"}
+    )
 
     @property
     def max_upload_bytes(self) -> int:
@@ -71,6 +83,8 @@ _TYPES: dict[str, Any] = {
     "max_upload_mb": int,
     "login_rate": int,
     "now": _parse_now,
+    "fault_delay_feedback": float,
+    "fault_delay_document": float,
 }
 
 
@@ -95,3 +109,22 @@ def add_arguments(parser: argparse.ArgumentParser, only: tuple[str, ...] | None 
 def from_namespace(ns: argparse.Namespace) -> Settings:
     names = {f.name for f in fields(Settings)}
     return Settings(**{k: v for k, v in vars(ns).items() if k in names and v is not None})
+
+
+# ---------------------------------------------------------------- fault injection
+
+FaultPoint = Literal["feedback", "document"]
+_fault_delays: dict[str, float] = {}
+
+
+def set_fault_delays(settings: Settings) -> None:
+    """Arm the half-written-file pauses of this server process (0 = none)."""
+    _fault_delays["feedback"] = settings.fault_delay_feedback
+    _fault_delays["document"] = settings.fault_delay_document
+
+
+def fault_pause(point: FaultPoint) -> None:
+    """Called with a file half written: waits the configured seconds (normally none)."""
+    seconds = _fault_delays.get(point, 0.0)
+    if seconds > 0:
+        time.sleep(seconds)
