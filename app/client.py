@@ -19,14 +19,14 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, urlsplit
 
-from app.errors import NetworkError, PlatformError
+from app.errors import NetworkError, PlatformError, local_write_error
 from app.logs import log_request
 from app.models import (
     RELEASED_STATUSES,
@@ -95,21 +95,35 @@ class PlatformClient:
         retries: int = 3,
         backoff: float = 0.5,
         resume_timeout: float = 120.0,
+        upload_timeout: float = 120.0,
     ) -> None:
-        import requests
-
         self.base_url = api_base(base_url)
         self.server = self.base_url[: -len(API_PREFIX)]
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
         self.resume_timeout = resume_timeout
+        # A big package is checked before the platform answers: wait longer for that.
+        self.upload_timeout = upload_timeout
         self.token: str | None = None
-        self._http = session or requests.Session()
+        self._http_session = session
+        self._http_lock = threading.Lock()
         self._relogin: tuple[str, str, str] | None = None
 
+    @property
+    def _http(self) -> requests.Session:
+        """The HTTP session, made at the first call: importing ``requests`` takes ~60 ms,
+        and an enterprise opened from its local store may never go online (P1)."""
+        with self._http_lock:  # the network pool's threads may all start at once
+            if self._http_session is None:
+                import requests
+
+                self._http_session = requests.Session()
+            return self._http_session
+
     def close(self) -> None:
-        self._http.close()
+        if self._http_session is not None:
+            self._http_session.close()
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -195,11 +209,12 @@ class PlatformClient:
         import requests
 
         host = urlsplit(self.server).netloc
-        if isinstance(exc, requests.ReadTimeout):
+        if isinstance(exc, requests.ConnectTimeout):
+            return f"无法连接到服务器（{host}），请检查网络或稍后重试。"
+        if isinstance(exc, requests.Timeout) or _caused_by_timeout(exc):
+            # also a stall in the middle of a body, which requests reports as ConnectionError
             return f"服务器（{host}）长时间没有响应，请稍后重试。"
-        if isinstance(exc, requests.ConnectionError) and not isinstance(
-            exc, requests.exceptions.ChunkedEncodingError
-        ):
+        if isinstance(exc, requests.ConnectionError) and not _cut_midway(exc):
             return f"无法连接到服务器（{host}），请检查网络或稍后重试。"
         return f"与服务器（{host}）的连接中断，请检查网络或稍后重试。"
 
@@ -220,6 +235,8 @@ class PlatformClient:
         self, path: str, dest: Path, progress: Progress | None = None, *, resume: bool = True
     ) -> Path:
         """Stream ``path`` into ``dest`` (temp file + rename); restart when cut."""
+        import uuid
+
         import requests
 
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -237,12 +254,16 @@ class PlatformClient:
                             done += len(chunk)
                             if progress:
                                 progress(done, total)
+                        f.flush()
+                        os.fsync(f.fileno())  # complete on disk before it gets its name
                     break
-                except requests.RequestException as exc:
+                except requests.RequestException as exc:  # before OSError: it is one too
                     attempt += 1
                     if not resume or attempt > self.retries:
                         raise NetworkError(self._network_detail(exc)) from exc
                     time.sleep(self.backoff * 2 ** (attempt - 1))
+                except OSError as exc:  # writing here: a full disk, a lost folder …
+                    raise local_write_error(exc, "下载的文件") from exc
                 finally:
                     resp.close()
             os.replace(part, dest)
@@ -378,7 +399,7 @@ class PlatformClient:
                     "/declarations",
                     data=body,
                     headers={"Content-Type": body.content_type},
-                    read_timeout=max(self.timeout, 120.0),
+                    read_timeout=max(self.timeout, self.upload_timeout),
                 )
                 return _parse(Declaration, resp)
             except NetworkError:
@@ -477,7 +498,7 @@ class PlatformClient:
                 f"/declarations/{_seg(declaration_id)}/attachments",
                 data=body,
                 headers={"Content-Type": body.content_type},
-                read_timeout=max(self.timeout, 120.0),
+                read_timeout=max(self.timeout, self.upload_timeout),
             )
         return _parse(Attachment, resp)
 
@@ -679,6 +700,8 @@ class _MultipartBody:
         file_type: str,
         progress: Progress | None,
     ) -> None:
+        import uuid
+
         boundary = uuid.uuid4().hex
         self.content_type = f"multipart/form-data; boundary={boundary}"
         parts = [
@@ -737,6 +760,42 @@ class _MultipartBody:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _caused_by_timeout(exc: BaseException) -> bool:
+    """A socket timeout somewhere in ``exc`` (a stall mid-body arrives wrapped)."""
+    from urllib3.exceptions import ReadTimeoutError
+
+    # not urllib3's TimeoutError: its NewConnectionError (refused) is one of those
+    return _chain_has(exc, (TimeoutError, ReadTimeoutError))
+
+
+def _cut_midway(exc: BaseException) -> bool:
+    """A connection that was up and then broke (reset, closed mid-answer), as opposed
+    to one that could not be made at all."""
+    from http.client import RemoteDisconnected
+
+    import requests
+    from urllib3.exceptions import ProtocolError
+
+    cut = (ProtocolError, ConnectionResetError, BrokenPipeError, RemoteDisconnected)
+    return isinstance(exc, requests.exceptions.ChunkedEncodingError) or _chain_has(exc, cut)
+
+
+def _chain_has(exc: BaseException, types: tuple[type[BaseException], ...]) -> bool:
+    """Whether ``exc``, its causes or the errors it wraps (``args``, ``reason``) include
+    one of ``types`` — requests and urllib3 wrap the socket's error several levels deep."""
+    seen: set[int] = set()
+    todo: list[object] = [exc]
+    while todo:
+        item = todo.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, types):
+            return True
+        todo += [item.__cause__, getattr(item, "reason", None), *item.args]
+    return False
 
 
 def _param(value: Any) -> Any:

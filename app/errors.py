@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import errno
+import sqlite3
 from typing import Any
 
 
@@ -70,3 +72,31 @@ class LocalError(CoreError):
         self.code = code
         self.problems = problems or []
         self.existing_id = existing_id
+
+
+DISK_FULL_DETAIL = (
+    "本机磁盘空间不足，{what}未能保存。请清理磁盘、释放空间后重试；已有的数据未受影响。"
+)
+_DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """An OS write error or an SQLite error that means: no room left on the disk."""
+    if isinstance(exc, OSError) and exc.errno in _DISK_FULL_ERRNOS:
+        return True
+    if isinstance(exc, sqlite3.Error):
+        code = getattr(exc, "sqlite_errorcode", None)
+        return code == sqlite3.SQLITE_FULL or "database or disk is full" in str(exc)
+    return False
+
+
+def local_write_error(exc: BaseException, what: str) -> LocalError:
+    """A failed write on this computer as a LocalError: ``DISK_FULL`` when the disk (or
+    the quota) is full, else ``IO`` naming the OS reason. ``what`` names what was being
+    saved, e.g. ``反馈文件``."""
+    if is_disk_full(exc):
+        return LocalError(DISK_FULL_DETAIL.format(what=what), code="DISK_FULL")
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return LocalError(
+        f"{what}无法写入本机文件夹（{reason}）。请检查文件夹权限或磁盘后重试。", code="IO"
+    )

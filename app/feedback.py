@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.errors import LocalError
+from app.errors import DISK_FULL_DETAIL, LocalError, local_write_error
 
 FEEDBACK_JSON = "feedback.json"
 _CHUNK = 1 << 20
@@ -111,9 +111,8 @@ def extract_feedback(
             plan = _plan(zf.infolist(), temp.resolve(), limits)
             needed = sum(info.file_size for info, _ in plan)
             if shutil.disk_usage(temp).free < needed + 64 * 1024**2:
-                raise LocalError(
-                    "磁盘空间不足，无法解压反馈文件，请清理磁盘后重试。", code="DISK_FULL"
-                )
+                # keep a reserve: a disk filled to the brim breaks everything else
+                raise LocalError(DISK_FULL_DETAIL.format(what="反馈文件"), code="DISK_FULL")
             for info, target in plan:
                 _extract_one(zf, info, target)
         if FeedbackIndex.taxpayer_id(temp) != expected_taxpayer_id:
@@ -131,8 +130,8 @@ def extract_feedback(
         ) from exc
     except (zipfile.BadZipFile, EOFError, ValueError) as exc:
         raise LocalError("反馈文件已损坏或不完整，请重新下载。", code="BAD_ZIP") from exc
-    except OSError as exc:
-        raise LocalError(f"反馈文件无法写入本机文件夹：{exc.strerror or exc}。", code="IO") from exc
+    except OSError as exc:  # DISK_FULL (ENOSPC, quota) or IO, in Chinese
+        raise local_write_error(exc, "反馈文件") from exc
     finally:
         if temp.exists():
             shutil.rmtree(temp, ignore_errors=True)
@@ -186,6 +185,8 @@ def _extract_one(zf: Any, info: zipfile.ZipInfo, target: Path) -> None:
             if written > info.file_size:  # the header lied about the size
                 raise _unsafe(f"文件实际大小超出声明（{info.filename}）")
             out.write(chunk)
+        out.flush()
+        os.fsync(out.fileno())  # on disk before the folder is renamed into place
 
 
 def _entry_name(info: zipfile.ZipInfo) -> str:

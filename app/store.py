@@ -26,6 +26,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
+from app.errors import is_disk_full, local_write_error
 from app.models import (
     RELEASED_STATUSES,
     Declaration,
@@ -165,13 +166,18 @@ class LocalStore:
         self.path = path
         self._lock = threading.RLock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
-        for col in _DETAIL_INDEXES:
-            self._db.execute(
-                f"CREATE INDEX IF NOT EXISTS details_by_{col} ON declared_details ({col}, rid)"
-            )
+        try:
+            with _disk_full_as_local_error():
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db.executescript(_SCHEMA)
+                for col in _DETAIL_INDEXES:
+                    self._db.execute(
+                        f"CREATE INDEX IF NOT EXISTS details_by_{col} ON declared_details ({col}, rid)"
+                    )
+        except BaseException:
+            self._db.close()
+            raise
         self._rate_index: _RateIndex | None = None
         # counts of declared details per filter, valid while the table is unchanged
         self._detail_counts: dict[DetailFilter, int] = {}
@@ -183,14 +189,18 @@ class LocalStore:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
+        """One write transaction: all of it or nothing. A full disk (SQLITE_FULL) rolls it
+        back and becomes LocalError ``DISK_FULL``; what was stored before stays intact."""
+        with self._lock, _disk_full_as_local_error():
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
+                self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                # SQLite may already have rolled back on its own (e.g. after SQLITE_FULL).
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
 
     def _all(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
         with self._lock:
@@ -703,6 +713,17 @@ class _RateIndex:
                 if len(found) >= limit:
                     break
         return found
+
+
+@contextmanager
+def _disk_full_as_local_error() -> Iterator[None]:
+    """SQLite's "database or disk is full" (or ENOSPC) → LocalError ``DISK_FULL``."""
+    try:
+        yield
+    except (sqlite3.Error, OSError) as exc:
+        if is_disk_full(exc):
+            raise local_write_error(exc, "本地数据") from exc
+        raise
 
 
 def _dump(obj: Any) -> str:
