@@ -22,6 +22,7 @@ import server_stub
 from server_stub import clock, db
 from server_stub.api import routes
 from server_stub.api.errors import ApiError, problem_response
+from server_stub.api.schemas import Health, documented
 from server_stub.auth import RateLimiter, Sessions
 from server_stub.settings import Settings
 
@@ -241,7 +242,12 @@ def create_app(settings: Settings) -> FastAPI:
     _install_error_handlers(app)
     app.add_middleware(JsonBodyLimit)
 
-    @app.get(API_PREFIX + "/health", tags=["平台"], summary="健康检查")
+    @app.get(
+        API_PREFIX + "/health",
+        response_model=documented(Health),
+        tags=["平台"],
+        summary="健康检查",
+    )
     def health() -> dict[str, str]:
         return {"status": "ok", "version": server_stub.__version__, "time": clock.iso()}
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import hypothesis
+import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
@@ -30,6 +31,7 @@ from schemathesis.specs.openapi.checks import (
 from tests.livestub import LiveStub
 from tests.security.logscan import assert_no_secret_in_logs, secrets_of
 from tests.security.objects import create_objects
+from tests.services.conftest import login
 from tests.stub.helpers import Api
 
 EXCLUDED = ["/api/v1/auth/login", "/api/v1/auth/password", "/api/v1/auth/logout"]
@@ -112,6 +114,40 @@ def test_no_server_error_and_every_answer_in_schema(
     assert cases >= len(operations), cases
     assert not failures, "\n\n".join(f"{k}:\n{v}" for k, v in failures.items())
     assert_no_secret_in_logs(live_stub, secrets_of(live_stub, api))
+
+
+@pytest.mark.parametrize(
+    ("component", "change"),
+    [
+        ("Enterprise", {"required": ["protocol_v2_member"]}),  # a member the answer lacks
+        ("Enterprise", {"properties": {"kind": {"enum": ["个体工商户"]}}}),  # another enum
+        ("Enterprise", {"properties": {"filing_date": {"type": "integer"}}}),  # another type
+        ("EnterpriseSections", {"required": ["tax_rates"]}),  # in a nested component
+    ],
+)
+def test_the_checks_catch_an_answer_outside_the_schema(
+    session_stub: LiveStub, component: str, change: dict[str, Any]
+) -> None:
+    """The fuzz checks really compare answers with the document: against a document that
+    declares GET /enterprise differently from what the platform sends, a case fails."""
+    session = requests.Session()  # the services' login: the shared stub keeps one password
+    session.headers["Authorization"] = f"Bearer {login(session_stub, 'manufacturer').token}"
+    raw: dict[str, Any] = requests.get(session_stub.url + "/openapi.json", timeout=30).json()
+    declared = raw["components"]["schemas"][component]
+    for key, value in change.items():
+        if isinstance(value, dict):
+            for member, schema in value.items():
+                declared[key][member] = schema
+        elif isinstance(value, list):
+            declared[key] = declared[key] + value
+        else:
+            declared[key] = value
+    operation = schemathesis.openapi.from_dict(raw)["/api/v1/enterprise"]["GET"]
+    case = operation.Case()
+    case.call_and_validate(base_url=session_stub.url, session=session, checks=CHECKS[:3])
+    with pytest.raises(FailureGroup) as failed:
+        case.call_and_validate(base_url=session_stub.url, session=session, checks=CHECKS)
+    assert "Response violates schema" in str(failed.value), failed.value
 
 
 def test_a_wrong_method_names_every_method_of_the_path(session_stub: LiveStub) -> None:

@@ -14,6 +14,7 @@ from server_stub import declarations as decls
 from server_stub import taxoffice
 from server_stub.api.deps import AdminAuth, Db, Settings
 from server_stub.api.errors import ApiError, error_responses
+from server_stub.api.schemas import Declaration, EnterpriseState, documented
 
 router = APIRouter(tags=["税务机关（模拟）"])
 
@@ -40,6 +41,7 @@ def _declaration(conn: sqlite3.Connection, decl_id: str, request: Request) -> di
 
 @router.post(
     "/declarations/{decl_id}/accept",
+    response_model=documented(Declaration),
     summary="受理",
     responses=error_responses(401, 404, 409),
 )
@@ -50,6 +52,7 @@ def accept(_: AdminAuth, conn: Db, request: Request, decl_id: str) -> dict[str, 
 
 @router.post(
     "/declarations/{decl_id}/approve",
+    response_model=documented(Declaration),
     summary="审核通过并审批",
     responses=error_responses(401, 404, 409, 413, 422),
 )
@@ -64,6 +67,7 @@ def approve(
 
 @router.post(
     "/declarations/{decl_id}/refuse",
+    response_model=documented(Declaration),
     summary="审核不通过",
     responses=error_responses(401, 404, 409, 413, 422),
 )
@@ -87,6 +91,7 @@ def reset_password(_: AdminAuth, conn: Db, request: Request, taxpayer_id: str) -
 
 @router.post(
     "/enterprises/{taxpayer_id}/state",
+    response_model=documented(EnterpriseState),
     summary="设置企业状态（停权、备案撤回、放弃退税……）",
     responses=error_responses(401, 404, 413, 422),
 )

@@ -17,6 +17,7 @@ from server_stub import db
 from server_stub.api.deps import AdminAuth, Db, Settings
 from server_stub.api.errors import ApiError, error_responses
 from server_stub.api.routes.rates import export_cache
+from server_stub.api.schemas import Created, PublishedLibrary, documented
 from server_stub.clock import iso
 from server_stub.downloads import SOFTWARE_NAME, DownloadKind, add_download
 from server_stub.notices import add_notice
@@ -39,6 +40,7 @@ class NoticeIn(BaseModel):
 @router.post(
     "/notices",
     status_code=201,
+    response_model=documented(Created),
     summary="发布提醒（省略 taxpayer_id = 所有企业）",
     responses=error_responses(401, 404, 413, 422),
 )
@@ -64,6 +66,7 @@ def post_notice(body: NoticeIn, admin: AdminAuth, conn: Db) -> dict[str, Any]:
 @router.post(
     "/rates/publish",
     status_code=201,
+    response_model=documented(PublishedLibrary),
     summary="发布新版退税率文库（请求体为 NDJSON，每行一条记录）",
     responses=error_responses(401, 413, 422),
     openapi_extra={
@@ -153,6 +156,7 @@ def _publish(
 @router.post(
     "/downloads",
     status_code=201,
+    response_model=documented(Created),
     summary="发布下载专区文件（新的申报系统版本会发政策通知）",
     responses=error_responses(401, 413, 422),
 )

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from server_stub import calendar
 from server_stub.api.deps import CurrentEnterprise
 from server_stub.api.errors import error_responses
+from server_stub.api.schemas import CalendarList, documented
 from server_stub.clock import today
 
 router = APIRouter(tags=["办税服务"])
@@ -16,6 +17,7 @@ router = APIRouter(tags=["办税服务"])
 
 @router.get(
     "/calendar",
+    response_model=documented(CalendarList),
     summary="退税日历：每月申报期与年度截止期",
     responses=error_responses(401, 403, 422),
 )

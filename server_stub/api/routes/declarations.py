@@ -20,6 +20,16 @@ from server_stub import clock, db, einfo
 from server_stub import declarations as decls
 from server_stub.api.deps import CurrentEnterprise, Db, Paging, Settings, paged
 from server_stub.api.errors import ApiError, error_responses
+from server_stub.api.schemas import (
+    Attachment,
+    AttachmentList,
+    Declaration,
+    DeclarationList,
+    DeclarationWithMessage,
+    DoubtList,
+    binary,
+    documented,
+)
 from server_stub.auth import Caller
 from server_stub.changes import record_change
 from server_stub.feedback import (
@@ -140,6 +150,7 @@ def _admit(
 @router.post(
     "/declarations",
     status_code=202,
+    response_model=documented(Declaration),
     summary="上传申报数据包（预申报或正式申报）",
     responses=error_responses(401, 403, 409, 413, 422),
     openapi_extra=_upload_body(
@@ -199,6 +210,7 @@ Stage = Literal["pre", "formal"]
 
 @router.get(
     "/declarations",
+    response_model=documented(DeclarationList),
     summary="申报列表（新的在前）",
     responses=error_responses(401, 403, 422),
 )
@@ -240,7 +252,12 @@ def list_declarations(
     return paged(total, [_dict(request, conn, r) for r in rows])
 
 
-@router.get("/declarations/{decl_id}", summary="一个申报", responses=error_responses(401, 403, 404))
+@router.get(
+    "/declarations/{decl_id}",
+    response_model=documented(Declaration),
+    summary="一个申报",
+    responses=error_responses(401, 403, 404),
+)
 def get_declaration(
     request: Request, caller: CurrentEnterprise, conn: Db, decl_id: str
 ) -> dict[str, Any]:
@@ -265,6 +282,7 @@ def _require_audited(row: sqlite3.Row) -> None:
 
 @router.get(
     "/declarations/{decl_id}/doubts",
+    response_model=documented(DoubtList),
     summary="疑点（审核完成后）",
     responses=error_responses(401, 403, 404, 409, 422),
 )
@@ -288,7 +306,7 @@ def list_doubts(
     summary="预审核反馈包（AES-256 加密的 ZIP）",
     response_class=Response,
     responses={
-        200: {"content": {"application/zip": {}}, "description": "加密的反馈包"},
+        **binary("加密的反馈包", "application/zip"),
         **error_responses(401, 403, 404, 409),
     },
 )
@@ -334,6 +352,7 @@ def _not_convertible(detail: str, **extra: Any) -> ApiError:
 @router.post(
     "/declarations/{decl_id}/convert",
     status_code=201,
+    response_model=documented(Declaration),
     summary="转正式申报",
     responses=error_responses(401, 403, 404, 409),
 )
@@ -418,6 +437,7 @@ def delete(caller: CurrentEnterprise, conn: Db, settings: Settings, decl_id: str
 
 @router.post(
     "/declarations/{decl_id}/confirm",
+    response_model=documented(DeclarationWithMessage),
     summary="确认申报",
     responses=error_responses(401, 403, 404, 409),
 )
@@ -441,6 +461,7 @@ def confirm(request: Request, caller: CurrentEnterprise, conn: Db, decl_id: str)
 
 @router.post(
     "/declarations/{decl_id}/withdraw",
+    response_model=documented(DeclarationWithMessage),
     summary="撤回正式申报（确认前）",
     responses=error_responses(401, 403, 404, 409),
 )
@@ -478,6 +499,7 @@ def _require_open_formal(row: sqlite3.Row) -> None:
 @router.post(
     "/declarations/{decl_id}/attachments",
     status_code=201,
+    response_model=documented(Attachment),
     summary="上传附列资料（PDF、JPG 或 PNG，≤ 20 MiB）",
     responses=error_responses(401, 403, 404, 409, 413, 422),
     openapi_extra=_upload_body(
@@ -555,6 +577,7 @@ async def add_attachment(
 
 @router.get(
     "/declarations/{decl_id}/attachments",
+    response_model=documented(AttachmentList),
     summary="附列资料列表",
     responses=error_responses(401, 403, 404),
 )
@@ -581,8 +604,7 @@ def _attachment(conn: sqlite3.Connection, caller: Caller, decl_id: str, aid: str
     summary="下载附列资料",
     response_class=Response,
     responses={
-        200: {"content": {"application/pdf": {}, "image/png": {}, "image/jpeg": {}},
-              "description": "附列资料文件"},
+        **binary("附列资料文件", "application/pdf", "image/png", "image/jpeg"),
         **error_responses(401, 403, 404),
     },
 )  # fmt: skip
@@ -623,7 +645,7 @@ def delete_attachment(
     summary="受理文书（税务事项通知书）",
     response_class=Response,
     responses={
-        200: {"content": {"application/pdf": {}}, "description": "受理文书 PDF"},
+        **binary("受理文书 PDF", "application/pdf"),
         **error_responses(401, 403, 404, 409),
     },
 )

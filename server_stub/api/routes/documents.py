@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import sqlite3
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Response
@@ -22,6 +19,7 @@ from pydantic import BaseModel, Field
 from server_stub import db, documents
 from server_stub.api.deps import CurrentEnterprise, Db, Paging, Settings, paged
 from server_stub.api.errors import ApiError, error_responses
+from server_stub.api.schemas import Document, DocumentList, DocumentTypeList, binary, documented
 from server_stub.changes import record_change, sortable_id
 from server_stub.clock import iso, now
 from server_stub.declarations import STATUS_TEXT
@@ -163,13 +161,12 @@ def _item(row: sqlite3.Row) -> dict[str, Any]:
     return dict(zip(row.keys(), row, strict=True))
 
 
-def documents_dir(data_dir: Path) -> Path:
-    path = Path(data_dir) / "documents"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-@router.get("/documents/types", summary="可开具的文书", responses=error_responses(401, 403))
+@router.get(
+    "/documents/types",
+    response_model=documented(DocumentTypeList),
+    summary="可开具的文书",
+    responses=error_responses(401, 403),
+)
 def list_types(enterprise: CurrentEnterprise) -> dict[str, Any]:
     items = [
         {"type": t.type, "name": t.name, "needs_period": t.needs_period}
@@ -182,6 +179,7 @@ def list_types(enterprise: CurrentEnterprise) -> dict[str, Any]:
 @router.post(
     "/documents",
     status_code=201,
+    response_model=documented(Document),
     summary="开具文书（生成 PDF）",
     responses=error_responses(401, 403, 413, 422),
 )
@@ -202,11 +200,9 @@ def issue_document(
         period = None
     doc_id = sortable_id()
     pdf = doc_type.render(conn, enterprise.taxpayer_id, period or "", doc_id)
-    folder = documents_dir(settings.data_dir)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
-    with os.fdopen(fd, "wb") as f:
-        f.write(pdf)
-    os.replace(tmp, folder / f"{doc_id}.pdf")
+    # on disk (whole) before the row commits: a crash in between leaves an orphan file
+    # that documents.recover removes at the next start
+    documents.store_pdf(documents.documents_dir(settings.data_dir), f"{doc_id}.pdf", pdf)
     with db.transaction(conn):
         conn.execute(
             "INSERT INTO documents (id, taxpayer_id, type, name, period, created_at, sha256, size,"
@@ -220,7 +216,10 @@ def issue_document(
 
 
 @router.get(
-    "/documents", summary="已开具的文书（新的在前）", responses=error_responses(401, 403, 422)
+    "/documents",
+    response_model=documented(DocumentList),
+    summary="已开具的文书（新的在前）",
+    responses=error_responses(401, 403, 422),
 )
 def list_documents(enterprise: CurrentEnterprise, conn: Db, paging: Paging) -> dict[str, Any]:
     tid = enterprise.taxpayer_id
@@ -237,7 +236,7 @@ def list_documents(enterprise: CurrentEnterprise, conn: Db, paging: Paging) -> d
     "/documents/{document_id}/pdf",
     summary="文书 PDF",
     response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}}, **error_responses(401, 403, 404)},
+    responses={**binary("文书 PDF", "application/pdf"), **error_responses(401, 403, 404)},
 )
 def document_pdf(
     document_id: str, enterprise: CurrentEnterprise, conn: Db, settings: Settings
@@ -250,7 +249,7 @@ def document_pdf(
         raise ApiError(404, "NOT_FOUND", "该文书不存在。")
     suffix = f"_{row['period']}" if row["period"] else ""
     return FileResponse(
-        documents_dir(settings.data_dir) / row["file_name"],
+        documents.documents_dir(settings.data_dir) / row["file_name"],
         media_type="application/pdf",
         filename=f"{row['name']}{suffix}.pdf",
     )

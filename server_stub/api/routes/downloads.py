@@ -11,6 +11,7 @@ from fastapi.responses import FileResponse
 from server_stub import db
 from server_stub.api.deps import CurrentEnterprise, Db, Settings
 from server_stub.api.errors import ApiError, error_responses
+from server_stub.api.schemas import DownloadList, binary, documented
 from server_stub.downloads import downloads_dir, ensure_files
 from server_stub.services_seed import FILE_MAKERS
 
@@ -30,7 +31,12 @@ def _ensure(conn: sqlite3.Connection, settings: Any) -> None:
         ensure_files(conn, settings.data_dir, FILE_MAKERS)
 
 
-@router.get("/downloads", summary="下载专区文件列表", responses=error_responses(401, 403))
+@router.get(
+    "/downloads",
+    response_model=documented(DownloadList),
+    summary="下载专区文件列表",
+    responses=error_responses(401, 403),
+)
 def list_downloads(enterprise: CurrentEnterprise, conn: Db, settings: Settings) -> dict[str, Any]:
     _ensure(conn, settings)
     rows = conn.execute(
@@ -46,7 +52,16 @@ def list_downloads(enterprise: CurrentEnterprise, conn: Db, settings: Settings) 
     "/downloads/{download_id}/file",
     summary="下载文件",
     response_class=Response,
-    responses={200: {"description": "文件内容"}, **error_responses(401, 403, 404)},
+    responses={
+        **binary(
+            "文件内容（媒体类型随文件种类）",
+            "text/plain",
+            "application/x-ndjson",
+            "application/zip",
+            "application/octet-stream",
+        ),
+        **error_responses(401, 403, 404),
+    },
 )
 def download_file(
     download_id: str, enterprise: CurrentEnterprise, conn: Db, settings: Settings

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from server_stub import clock, einfo
 from server_stub.api.deps import CurrentEnterprise, Db, Paging, paged
 from server_stub.api.errors import ApiError, error_responses
+from server_stub.api.schemas import CustomsList, ExchangeRate, InvoiceList, VatReturn, documented
 
 router = APIRouter(tags=["电子信息"])
 
@@ -43,6 +44,7 @@ def _date_range(period_from: str | None, period_to: str | None) -> tuple[str, st
 
 @router.get(
     "/e-info/customs",
+    response_model=documented(CustomsList),
     summary="出口报关单电子信息（按出口月份）",
     responses=error_responses(401, 403, 422),
 )
@@ -67,6 +69,7 @@ def customs(
 
 @router.get(
     "/e-info/invoices",
+    response_model=documented(InvoiceList),
     summary="增值税发票电子信息（外贸企业，按开票月份）",
     responses=error_responses(401, 403, 422),
 )
@@ -91,6 +94,7 @@ def invoices(
 
 @router.get(
     "/e-info/vat-returns",
+    response_model=documented(VatReturn),
     summary="增值税纳税申报情况及期末留抵税额（生产企业）",
     responses=error_responses(401, 403, 422),
 )
@@ -109,6 +113,7 @@ def vat_return(enterprise: CurrentEnterprise, conn: Db, period: RequiredPeriod) 
 
 @router.get(
     "/e-info/exchange-rates",
+    response_model=documented(ExchangeRate),
     summary="外汇人民币折合率（按月）",
     responses=error_responses(401, 403, 404, 422),
 )

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from server_stub import db
 from server_stub.api.deps import CurrentEnterprise, Db
 from server_stub.api.errors import ApiError, error_responses
+from server_stub.api.schemas import Enterprise, FeedbackKey, documented
 from server_stub.changes import record_change
 
 router = APIRouter(tags=["信息区"])
@@ -49,13 +50,19 @@ def enterprise_dict(conn: sqlite3.Connection, taxpayer_id: str) -> dict[str, Any
     }
 
 
-@router.get("/enterprise", summary="企业备案信息（信息区）", responses=error_responses(401, 403))
+@router.get(
+    "/enterprise",
+    response_model=documented(Enterprise),
+    summary="企业备案信息（信息区）",
+    responses=error_responses(401, 403),
+)
 def get_enterprise(enterprise: CurrentEnterprise, conn: Db) -> dict[str, Any]:
     return enterprise_dict(conn, enterprise.taxpayer_id)
 
 
 @router.put(
     "/enterprise/contact",
+    response_model=documented(Enterprise),
     summary="修改联系人和手机号（接收短信提醒）",
     responses=error_responses(401, 403, 413, 422),
 )
@@ -86,6 +93,7 @@ def put_contact(body: ContactRequest, enterprise: CurrentEnterprise, conn: Db) -
 
 @router.get(
     "/enterprise/feedback-key",
+    response_model=documented(FeedbackKey),
     summary="反馈包解密密钥",
     responses=error_responses(401, 403),
 )

@@ -14,6 +14,13 @@ from pydantic import BaseModel, Field
 from server_stub import feedback_jobs
 from server_stub.api.deps import CurrentEnterprise, Db, Paging, Settings, paged
 from server_stub.api.errors import ApiError, error_responses
+from server_stub.api.schemas import (
+    FeedbackJob,
+    FeedbackJobList,
+    FeedbackTypeList,
+    binary,
+    documented,
+)
 from server_stub.clock import iso, now
 
 
@@ -44,6 +51,7 @@ def _invalid(field: str, message: str, detail: str) -> ApiError:
 
 @router.get(
     "/feedback-jobs/types",
+    response_model=documented(FeedbackTypeList),
     summary="本企业可下载的反馈类型",
     responses=error_responses(401, 403),
 )
@@ -58,9 +66,13 @@ def list_types(enterprise: CurrentEnterprise) -> dict[str, Any]:
 @router.post(
     "/feedback-jobs",
     status_code=202,
+    response_model=documented(FeedbackJob),
     summary="申请反馈下载（组装完成后可下载）",
     responses={
-        200: {"description": "相同条件的任务正在组装或已可下载：返回该任务"},
+        200: {
+            "description": "相同条件的任务正在组装或已可下载：返回该任务",
+            "model": documented(FeedbackJob),
+        },
         **error_responses(401, 403, 413, 422),
     },
 )
@@ -93,6 +105,7 @@ def create_job(
 
 @router.get(
     "/feedback-jobs",
+    response_model=documented(FeedbackJobList),
     summary="本企业的反馈下载任务（新的在前）",
     responses=error_responses(401, 403, 422),
 )
@@ -120,6 +133,7 @@ def _job_row(conn: Any, taxpayer_id: str, job_id: str) -> Any:
 
 @router.get(
     "/feedback-jobs/{job_id}",
+    response_model=documented(FeedbackJob),
     summary="一个反馈下载任务",
     responses=error_responses(401, 403, 404),
 )
@@ -132,7 +146,7 @@ def get_job(job_id: str, enterprise: CurrentEnterprise, conn: Db) -> dict[str, A
     summary="下载反馈包（AES-256 加密的 ZIP）",
     response_class=Response,
     responses={
-        200: {"content": {"application/zip": {}}, "description": "加密的反馈包"},
+        **binary("加密的反馈包", "application/zip"),
         **error_responses(401, 403, 404, 409, 410),
     },
 )

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query
 
 from server_stub.api.deps import CurrentEnterprise
 from server_stub.api.errors import ApiError, error_responses
+from server_stub.api.schemas import GuideArticle, GuideList, documented
 
 router = APIRouter(tags=["办税服务"])
 
@@ -54,7 +55,12 @@ def all_guides() -> tuple[Guide, ...]:
     return tuple(sorted(guides, key=lambda g: (CATEGORIES.index(g.category), g.id)))
 
 
-@router.get("/guides", summary="退税指南列表", responses=error_responses(401, 403, 422))
+@router.get(
+    "/guides",
+    response_model=documented(GuideList),
+    summary="退税指南列表",
+    responses=error_responses(401, 403, 422),
+)
 def list_guides(
     enterprise: CurrentEnterprise,
     category: Annotated[str | None, Query(description="类别，如 退税学堂")] = None,
@@ -68,7 +74,12 @@ def list_guides(
     return {"total": len(items), "items": items}
 
 
-@router.get("/guides/{guide_id}", summary="退税指南正文", responses=error_responses(401, 403, 404))
+@router.get(
+    "/guides/{guide_id}",
+    response_model=documented(GuideArticle),
+    summary="退税指南正文",
+    responses=error_responses(401, 403, 404),
+)
 def get_guide(enterprise: CurrentEnterprise, guide_id: str) -> dict[str, Any]:
     for g in all_guides():
         if g.id == guide_id:

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query, Response
 from server_stub import annual, db
 from server_stub.api.deps import CurrentEnterprise, Db, Paging, paged
 from server_stub.api.errors import ApiError, error_responses
+from server_stub.api.schemas import NoticeList, documented
 from server_stub.changes import record_change
 from server_stub.clock import iso
 
@@ -23,6 +24,7 @@ Category = Literal["announcement", "daily", "annual", "progress", "policy"]
 
 @router.get(
     "/notices",
+    response_model=documented(NoticeList),
     summary="退税提醒：通知公告、日常提醒、年度提醒、办理进度、政策通知",
     responses=error_responses(401, 403, 422),
 )

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from server_stub.api.deps import CurrentEnterprise, Db, Paging, paged
 from server_stub.api.errors import error_responses
+from server_stub.api.schemas import ProgressList, documented
 from server_stub.clock import today
 from server_stub.declarations import STATUS_TEXT
 from server_stub.feedback_rows import SUBMITTED
@@ -17,6 +18,7 @@ router = APIRouter(tags=["退税进度"])
 
 @router.get(
     "/progress",
+    response_model=documented(ProgressList),
     summary="退税审核进度（按所属期年度）",
     responses=error_responses(401, 403, 422),
 )

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Query
 
 from server_stub.api.deps import CurrentEnterprise, Db, PageParams, Paging, paged
 from server_stub.api.errors import ApiError, error_responses
+from server_stub.api.schemas import DeclaredCommodityList, DeclaredDetailList, documented
 from server_stub.einfo import ALIVE_FORMAL
 
 router = APIRouter(tags=["综合查询"])
@@ -61,6 +62,7 @@ Q = Annotated[str | None, Query(max_length=50, description="商品代码前缀�
 
 @router.get(
     "/declared-commodities",
+    response_model=documented(DeclaredCommodityList),
     summary="已申报过商品查询",
     responses=error_responses(401, 403, 422),
 )
@@ -117,6 +119,7 @@ def _count_commodities(
 
 @router.get(
     "/declared-details",
+    response_model=documented(DeclaredDetailList),
     summary="申报明细数据查询",
     responses=error_responses(401, 403, 422),
 )

@@ -15,6 +15,7 @@ from fastapi.responses import StreamingResponse
 
 from server_stub.api.deps import CurrentEnterprise, Db, Paging, paged
 from server_stub.api.errors import ApiError, error_responses
+from server_stub.api.schemas import RateList, RateMeta, binary, documented
 from server_stub.clock import today
 
 router = APIRouter(tags=["综合查询"])
@@ -56,6 +57,7 @@ def _day(value: str | None) -> str:
 
 @router.get(
     "/rates",
+    response_model=documented(RateList),
     summary="出口退税率查询（商品代码前缀或名称关键字）",
     responses=error_responses(401, 403, 422),
 )
@@ -94,7 +96,12 @@ def library_meta(conn: sqlite3.Connection) -> dict[str, Any]:
     }
 
 
-@router.get("/rates/meta", summary="退税率文库版本", responses=error_responses(401, 403))
+@router.get(
+    "/rates/meta",
+    response_model=documented(RateMeta),
+    summary="退税率文库版本",
+    responses=error_responses(401, 403),
+)
 def rates_meta(enterprise: CurrentEnterprise, conn: Db) -> dict[str, Any]:
     return library_meta(conn)
 
@@ -139,7 +146,7 @@ def _matches(if_none_match: str, etag: str) -> bool:
     summary="整个退税率文库（NDJSON，支持 ETag / If-None-Match）",
     response_class=Response,
     responses={
-        200: {"content": {"application/x-ndjson": {}}, "description": "每行一条文库记录"},
+        **binary("每行一条文库记录（JSON）", "application/x-ndjson"),
         304: {"description": "文库未变化"},
         **error_responses(401, 403),
     },

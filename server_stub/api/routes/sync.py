@@ -21,6 +21,7 @@ from fastapi import APIRouter, FastAPI, Query, Request
 from server_stub import db
 from server_stub.api.deps import CurrentEnterprise
 from server_stub.api.errors import error_responses
+from server_stub.api.schemas import SyncAnswer, documented
 from server_stub.changes import EVERYONE
 
 
@@ -156,6 +157,7 @@ answers = _Answers()
 
 @router.get(
     "/sync",
+    response_model=documented(SyncAnswer),
     summary="同步：自游标以来的变化（长轮询）",
     responses=error_responses(401, 403, 422),
 )
