@@ -7,9 +7,10 @@ never a body, password, token or key.
 from __future__ import annotations
 
 import logging
-import logging.handlers
+from typing import TYPE_CHECKING
 
-from app.paths import AppPaths
+if TYPE_CHECKING:
+    from app.paths import AppPaths
 
 REQUEST_LOGGER = "tuishui.requests"
 _MAX_BYTES = 2 * 1024 * 1024
@@ -20,6 +21,8 @@ request_logger = logging.getLogger(REQUEST_LOGGER)
 
 def setup_logging(paths: AppPaths, level: int = logging.INFO) -> None:
     """Send the app log to ``app.log`` and the request log to ``requests.log`` (rotating)."""
+    import logging.handlers  # with socket, pickle …: only once logging starts (P1)
+
     paths.log_dir.mkdir(parents=True, exist_ok=True)
     root = logging.getLogger()
     if any(getattr(h, "_tuishui", False) for h in root.handlers):

@@ -7,21 +7,56 @@ Every folder comes from ``platformdirs``, with one override — ``TUISHUI_HOME``
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 APP_NAME = "tuishui"
 HOME_ENV = "TUISHUI_HOME"
 
 
-@dataclass(frozen=True, slots=True)
 class AppPaths:
-    """The client's folders. Nothing is created until it is first written to."""
+    """The client's folders. Nothing is created until it is first written to.
 
+    Immutable, compared by value. A plain class rather than a dataclass: this module loads
+    before the login window shows, and ``dataclasses`` with the class it generates costs
+    ~4 ms there (P1).
+    """
+
+    __slots__ = ("cache_dir", "data_dir", "home", "log_dir")
+    _FIELDS = ("home", "data_dir", "log_dir", "cache_dir")  # the constructor's order
     home: Path
     data_dir: Path
     log_dir: Path
     cache_dir: Path
+
+    def __init__(self, home: Path, data_dir: Path, log_dir: Path, cache_dir: Path) -> None:
+        for name, value in zip(self._FIELDS, (home, data_dir, log_dir, cache_dir), strict=True):
+            object.__setattr__(self, name, value)
+
+    def _values(self) -> tuple[Path, ...]:
+        return (self.home, self.data_dir, self.log_dir, self.cache_dir)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"AppPaths is read-only: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"AppPaths is read-only: cannot delete {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, AppPaths)
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __reduce__(self) -> tuple[type[AppPaths], tuple[Path, ...]]:
+        return (AppPaths, self._values())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{n}={v!r}" for n, v in zip(self._FIELDS, self._values(), strict=True))
+        return f"AppPaths({fields})"
 
     @property
     def settings_file(self) -> Path:

@@ -11,7 +11,6 @@ import logging
 import os
 import re
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -565,7 +564,7 @@ class Session:
                 return entry.folder
         base = self.paths.feedback_dir(self.taxpayer_id) / _safe_name(period)
         base.mkdir(parents=True, exist_ok=True)
-        temp_zip = base / f".{_safe_name(source_id)}-{uuid.uuid4().hex[:8]}.zip"
+        temp_zip = base / f".{_safe_name(source_id)}-{os.urandom(4).hex()}.zip"
         try:
             download(temp_zip)
             comment = read_comment(temp_zip, self.taxpayer_id)
@@ -653,7 +652,7 @@ class Session:
         from app.documents import verify_pdf
 
         dest.parent.mkdir(parents=True, exist_ok=True)
-        temp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:8]}")
+        temp = dest.with_name(f".{dest.name}.{os.urandom(4).hex()}")
         try:
             download(temp)
             verify_pdf(temp, self.taxpayer_id, sha256)

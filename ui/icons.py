@@ -1,8 +1,8 @@
 """The icon set and the style sheet, loaded from ``resources/`` in one place.
 
 Icons are line drawings in ``resources/icons/*.svg`` (24 × 24, ``currentColor``
-strokes). :func:`icon` recolours one and renders it at the sizes the window asks for
-(crisp at 100–200 % scaling), with a greyed variant for disabled buttons.
+strokes). :func:`icon` recolours one and renders it at each size and scale a widget
+paints it (crisp at 100–200 % scaling), with a greyed variant for disabled buttons.
 """
 
 from __future__ import annotations
@@ -11,16 +11,25 @@ import sys
 from functools import cache
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QRectF, QSize
-from PySide6.QtGui import QColor, QFont, QGuiApplication, QIcon, QPainter, QPalette, QPixmap
+from PySide6.QtCore import QByteArray, QRect, QRectF, QSize
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QGuiApplication,
+    QIcon,
+    QIconEngine,
+    QPainter,
+    QPalette,
+    QPixmap,
+)
 from PySide6.QtSvg import QSvgRenderer
 
 ACCENT = "#1f5fbf"
 _INK = "#3c4656"
 _DISABLED = "#a8b0bc"
-_SIZES = (16, 20, 24, 32, 40, 48)
 
 
+@cache
 def resources_dir() -> Path:
     frozen = getattr(sys, "_MEIPASS", None)
     base = Path(frozen) if frozen else Path(__file__).resolve().parent.parent
@@ -31,33 +40,68 @@ def _svg(name: str) -> str:
     return (resources_dir() / "icons" / f"{name}.svg").read_text(encoding="utf-8")
 
 
-def _renderer(svg: str, color: str) -> QSvgRenderer:
-    return QSvgRenderer(QByteArray(svg.replace("currentColor", color).encode()))
+class _SvgIconEngine(QIconEngine):
+    """One recoloured SVG, rendered at the size and scale a widget paints it, once each.
+
+    Rendering every size up front (six sizes, normal and disabled) for each icon of a
+    window took longer than building the window (P1); most sizes are never painted.
+    """
+
+    def __init__(self, svg: str, color: str) -> None:
+        super().__init__()
+        self._svg = svg
+        self._color = color
+        self._renderers: dict[bool, QSvgRenderer] = {}
+        self._pixmaps: dict[tuple[int, int, bool, float], QPixmap] = {}
+
+    def _renderer(self, disabled: bool) -> QSvgRenderer:
+        renderer = self._renderers.get(disabled)
+        if renderer is None:
+            color = _DISABLED if disabled else self._color
+            renderer = QSvgRenderer(QByteArray(self._svg.replace("currentColor", color).encode()))
+            self._renderers[disabled] = renderer
+        return renderer
+
+    def scaledPixmap(
+        self, size: QSize, mode: QIcon.Mode, state: QIcon.State, scale: float
+    ) -> QPixmap:
+        disabled = mode == QIcon.Mode.Disabled
+        key = (size.width(), size.height(), disabled, scale)
+        px = self._pixmaps.get(key)
+        if px is None:
+            px = QPixmap(round(size.width() * scale), round(size.height() * scale))
+            px.fill(QColor(0, 0, 0, 0))
+            painter = QPainter(px)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            self._renderer(disabled).render(painter, QRectF(0, 0, px.width(), px.height()))
+            painter.end()
+            px.setDevicePixelRatio(scale)
+            self._pixmaps[key] = px
+        return px
+
+    def pixmap(self, size: QSize, mode: QIcon.Mode, state: QIcon.State) -> QPixmap:
+        return self.scaledPixmap(size, mode, state, 1.0)
+
+    def paint(self, painter: QPainter, rect: QRect, mode: QIcon.Mode, state: QIcon.State) -> None:
+        scale = painter.device().devicePixelRatioF() if painter.device() is not None else 1.0
+        painter.drawPixmap(rect, self.scaledPixmap(rect.size(), mode, state, scale))
+
+    def clone(self) -> QIconEngine:
+        twin = _SvgIconEngine(self._svg, self._color)
+        _ENGINES.append(twin)
+        return twin
 
 
-def _pixmap(renderer: QSvgRenderer, size: int, ratio: float) -> QPixmap:
-    px = QPixmap(round(size * ratio), round(size * ratio))
-    px.fill(QColor(0, 0, 0, 0))
-    painter = QPainter(px)
-    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    renderer.render(painter, QRectF(0, 0, px.width(), px.height()))
-    painter.end()
-    px.setDevicePixelRatio(ratio)
-    return px
+# The engines live as long as the app: a QIcon refers to its engine from C++.
+_ENGINES: list[_SvgIconEngine] = []
 
 
 @cache
 def icon(name: str, color: str = "") -> QIcon:
     """The icon ``name`` (file stem under resources/icons) in ``color`` (default: ink)."""
-    svg = _svg(name)
-    app = QGuiApplication.instance()
-    ratio = app.devicePixelRatio() if isinstance(app, QGuiApplication) else 1.0
-    normal, disabled = _renderer(svg, color or ink()), _renderer(svg, _DISABLED)
-    result = QIcon()
-    for size in _SIZES:
-        result.addPixmap(_pixmap(normal, size, ratio), QIcon.Mode.Normal)
-        result.addPixmap(_pixmap(disabled, size, ratio), QIcon.Mode.Disabled)
-    return result
+    engine = _SvgIconEngine(_svg(name), color or ink())
+    _ENGINES.append(engine)
+    return QIcon(engine)
 
 
 @cache
@@ -92,11 +136,14 @@ def ui_font_family() -> str:
     return "Microsoft YaHei UI" if sys.platform == "win32" else "Noto Sans CJK SC"
 
 
-def apply_style(app: QGuiApplication) -> None:
-    """The house look: Fusion, the CJK UI font, the style sheet (light or dark palette)."""
+def apply_style(app: QGuiApplication, *, set_style: bool = True) -> None:
+    """The house look: Fusion, the CJK UI font, the style sheet (light or dark palette).
+
+    ``set_style=False`` when the app was started with ``-style Fusion`` already.
+    """
     from PySide6.QtWidgets import QApplication
 
-    if isinstance(app, QApplication):
+    if set_style and isinstance(app, QApplication):
         app.setStyle("Fusion")
     font = QFont(ui_font_family())
     font.setPointSizeF(9.5 if sys.platform == "win32" else 10)

@@ -18,13 +18,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QBrush, QColor, QFont
 
 from ui import formatting as fmt
-
-CHIP_ROLE = Qt.ItemDataRole.UserRole + 1
-"""A :class:`ui.formatting.Chip` for status columns (painted by ``ChipDelegate``)."""
-ROW_ROLE = Qt.ItemDataRole.UserRole + 2
-"""The row's object."""
-SORT_ROLE = Qt.ItemDataRole.UserRole + 3
-"""A value that sorts right (Decimal, date …) for ``QSortFilterProxyModel``."""
+from ui.roles import CHIP_ROLE, ROW_ROLE, SORT_ROLE
 
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 _LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter

@@ -14,10 +14,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
-from PySide6.QtWidgets import QMessageBox, QWidget
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QWidget
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +176,8 @@ def error_text(exc: BaseException) -> str:
 
 def show_error(parent: QWidget | None, exc: BaseException) -> None:
     """THE error path: log it and tell the user what happened and what to do next."""
+    from PySide6.QtWidgets import QMessageBox  # not at start-up: its enums cost ~1 ms (P1)
+
     from app.errors import CoreError
 
     if isinstance(exc, CoreError):

@@ -7,7 +7,7 @@ import base64
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QByteArray,
@@ -15,8 +15,6 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QRectF,
     QSize,
-    QSortFilterProxyModel,
-    Qt,
     QUrl,
     Signal,
 )
@@ -28,21 +26,21 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QListWidget,
     QMenu,
-    QMessageBox,
     QPushButton,
     QStackedWidget,
-    QStyle,
     QStyledItemDelegate,
-    QStyleOptionViewItem,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from ui.icons import icon
-from ui.models import CHIP_ROLE, ROW_ROLE, SORT_ROLE
+from ui.roles import CHIP_ROLE, ROW_ROLE, SORT_ROLE
+
+if TYPE_CHECKING:
+    from PySide6.QtCore import QSortFilterProxyModel
+    from PySide6.QtWidgets import QMessageBox, QStyleOptionViewItem
 
 
 class ChipDelegate(QStyledItemDelegate):
@@ -58,11 +56,17 @@ class ChipDelegate(QStyledItemDelegate):
         if chip is None:
             super().paint(painter, option, index)
             return
+        # with the first table, not as the window opens (P1)
+        from PySide6.QtCore import Qt
+        from PySide6.QtWidgets import QStyleOptionViewItem
+
         opt = QStyleOptionViewItem(option)
         self.initStyleOption(opt, index)
         opt.text = ""
         style = opt.widget.style() if opt.widget else None
         if style is not None:
+            from PySide6.QtWidgets import QStyle  # its ~800 enum members load with the first table
+
             style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -169,6 +173,8 @@ class TablePanel(QWidget):
         self.bar = bar
         layout.addLayout(bar)
 
+        from PySide6.QtCore import Qt  # with the first table, not as the window opens (P1)
+
         self.view = QTableView()
         self.view.setObjectName(f"table-{name}")
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -186,6 +192,8 @@ class TablePanel(QWidget):
         self.view.customContextMenuRequested.connect(self._menu)
         self.view.doubleClicked.connect(lambda _: self._open_current())
         if proxy:
+            from PySide6.QtCore import QSortFilterProxyModel
+
             self.proxy: QSortFilterProxyModel | None = QSortFilterProxyModel(self)
             self.proxy.setSourceModel(model)
             self.proxy.setSortRole(SORT_ROLE)
@@ -327,9 +335,7 @@ class Card(QFrame):
         head.addWidget(self.title)
         head.addStretch(1)
         if more:
-            link = QPushButton("更多")
-            link.setProperty("link", True)
-            link.setCursor(Qt.CursorShape.PointingHandCursor)
+            link = LinkButton("更多")
             link.clicked.connect(self.more_clicked)
             head.addWidget(link)
         outer.addLayout(head)
@@ -353,6 +359,9 @@ class SideNav(QWidget):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(16, 16, 16, 16)
         layout.setSpacing(16)
+        from PySide6.QtCore import Qt
+        from PySide6.QtWidgets import QListWidget
+
         self.list = QListWidget()
         self.list.setObjectName("SideNav")
         self.list.setFixedWidth(168)
@@ -396,16 +405,46 @@ def muted(text: str = "") -> QLabel:
     return label
 
 
+class LinkButton(QPushButton):
+    """A button that looks like a link (``[link="true"]`` in the style sheet), with the
+    pointing-hand cursor.
+
+    The cursor is set when the pointer first comes over it: ``Qt.CursorShape`` builds
+    PySide6's whole ``Qt`` namespace (~11 ms), not worth paying while the window opens (P1).
+    """
+
+    def __init__(self, text: str, parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.setProperty("link", True)
+        self._hand = False
+
+    def enterEvent(self, event: Any) -> None:
+        if not self._hand:
+            from PySide6.QtCore import Qt
+
+            self.setCursor(Qt.CursorShape.PointingHandCursor)
+            self._hand = True
+        super().enterEvent(event)
+
+
 def link_button(text: str, handler: Callable[[], None]) -> QPushButton:
-    button = QPushButton(text)
-    button.setProperty("link", True)
-    button.setCursor(Qt.CursorShape.PointingHandCursor)
+    button = LinkButton(text)
     button.clicked.connect(lambda _=False: handler())
     return button
 
 
+def selectable(label: QLabel) -> QLabel:
+    """Let the user select and copy ``label``'s text. Through the Qt property by name:
+    ``Qt.TextInteractionFlag`` builds PySide6's whole ``Qt`` namespace (~11 ms) (P1)."""
+    label.setProperty("textInteractionFlags", "TextSelectableByMouse")
+    return label
+
+
 def inform(parent: QWidget, title: str, text: str) -> QMessageBox:
     """A non-blocking information box (the window keeps working while it shows)."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QMessageBox
+
     box = QMessageBox(
         QMessageBox.Icon.Information, title, text, QMessageBox.StandardButton.Ok, parent
     )

@@ -64,8 +64,9 @@ sys.exit(app.exec())
 
 
 def _until_idle(cmd: list[str], env: dict[str, str]) -> float:
-    """Seconds from spawn to the process printing ``idle`` (its teardown is not timed: the
-    client's waits for the background refresh an offline session still tries)."""
+    """Seconds from spawn to the process printing ``idle``: the main window is on screen
+    and the event loop has nothing left to do. The teardown after it (saving the window
+    state, closing the local store) is not what P1 measures and is not timed."""
     t0 = time.perf_counter()
     with subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True) as proc:
         assert proc.stdout is not None

@@ -80,6 +80,8 @@ def window(qtbot: Any, paths: AppPaths, fake_session: FakeSession, monkeypatch: 
     main = login.main_window
     qtbot.addWidget(main)
     main.resize(1366, 768)
+    for index in range(main.tabs.count()):  # a tab's page is built when first shown
+        main.page(index)
     qtbot.waitUntil(
         lambda: main.declare.pre.model.rowCount() == 3 and main.context.tasks.pending() == 0
     )

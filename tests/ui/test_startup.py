@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from PySide6.QtCore import QPoint
 
 from app.errors import PlatformError
@@ -29,6 +30,91 @@ def test_measure_startup_exits_zero_without_heavy_imports(tmp_path: Path) -> Non
                           text=True, env=env, timeout=60, cwd=Path(__file__).parents[2])  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_measure_main_window_opens_the_local_store_without_network_or_hidden_tabs(
+    tmp_path: Path,
+) -> None:
+    """An enterprise opened from its local store shows the main window without loading the
+    HTTP client's ``requests``, the keyring, or the modules of the tabs not yet shown."""
+    from app.paths import app_paths
+    from app.settings import Settings
+    from app.store import LocalStore
+
+    tid = "91110108MA01HC7K1M"
+    paths = app_paths(tmp_path)
+    settings = Settings.load(paths)
+    settings.accounts = [
+        {"server": "http://127.0.0.1:9", "account_type": "credit_code", "account": tid,
+         "taxpayer_id": tid, "name": "北京华辰精密机械有限公司"}
+    ]  # fmt: skip
+    settings.save()
+    LocalStore(paths.store_path(tid)).close()
+    hidden_tabs = ("ui.tabs.declare", "ui.tabs.documents", "ui.tabs.services", "ui.tabs.queries")
+    code = (
+        "import sys, ui.main\n"
+        "rc = ui.main.main(['--measure-main-window', sys.argv[2], '--home', sys.argv[1]])\n"
+        f"print(sorted(m for m in {HEAVY + hidden_tabs!r} if m in sys.modules))\n"
+        "sys.exit(rc)\n"
+    )
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path), tid], capture_output=True,
+                          text=True, env=env, timeout=60, cwd=Path(__file__).parents[2])  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert lines[0] == "idle" and lines[-1] == "[]", done.stdout
+    assert "Traceback" not in done.stderr, done.stderr
+
+
+def test_tabs_are_built_when_first_shown(
+    qtbot: Any, paths: Any, fake_session: Any, monkeypatch: Any
+) -> None:
+    from app.settings import Settings
+    from tests.ui.fakecore import FakeWorkspace
+    from ui.context import AppContext
+
+    monkeypatch.setattr(AppContext, "start_sync", lambda self: None)
+    login = LoginWindow(paths)
+    qtbot.addWidget(login)
+    login.settings = Settings.load(paths)
+    login.workspace = FakeWorkspace(fake_session)
+    login.open_main(fake_session)
+    main = login.main_window
+    qtbot.addWidget(main)
+    assert [i for i, page in enumerate(main._pages) if page is not None] == [0]
+    tab = main.show_tab("退税提醒")  # built now, and it loads what it shows
+    assert main.tabs.currentIndex() == 4 and main._pages[4] is tab
+    qtbot.waitUntil(lambda: tab.nav.list.item(0).text() == "通知公告（2）")
+    assert main.reminders is tab
+    qtbot.waitUntil(lambda: main.context.tasks.pending() == 0)
+
+
+def test_app_paths_keep_each_folder_in_its_place(tmp_path: Path) -> None:
+    from app.paths import AppPaths, app_paths
+
+    paths = app_paths(tmp_path)
+    assert (paths.home, paths.data_dir, paths.log_dir, paths.cache_dir) == (
+        tmp_path, tmp_path / "data", tmp_path / "logs", tmp_path / "cache"
+    )  # fmt: skip
+    assert paths == AppPaths(tmp_path, tmp_path / "data", tmp_path / "logs", tmp_path / "cache")
+    assert hash(paths) == hash(app_paths(tmp_path)) and paths != app_paths(tmp_path / "x")
+    with pytest.raises(AttributeError):
+        paths.home = tmp_path  # type: ignore[misc]
+
+
+def test_icons_render_at_the_size_painted_and_grey_when_disabled(qtbot: Any) -> None:
+    from PySide6.QtGui import QIcon
+
+    from ui.icons import icon
+
+    normal = icon("user").pixmap(20, 20).toImage()
+    disabled = icon("user").pixmap(20, 20, QIcon.Mode.Disabled).toImage()
+    assert (normal.width(), normal.height()) == (20, 20)
+    inked = [(x, y) for x in range(20) for y in range(20) if normal.pixelColor(x, y).alpha() > 200]
+    assert inked, "the icon drew nothing"
+    x, y = inked[0]
+    assert normal.pixelColor(x, y).name() != disabled.pixelColor(x, y).name()
+    assert icon("user").pixmap(32, 32).size().width() == 32
 
 
 def test_python_m_ui_main_measure_startup(tmp_path: Path) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -23,9 +22,8 @@ from PySide6.QtWidgets import (
 
 from ui import formatting as fmt
 from ui.icons import icon
-from ui.models import Column, ListModel, attr
 from ui.tabs import Tab
-from ui.widgets import Card, TablePanel, link_button, muted
+from ui.widgets import Card, TablePanel, link_button, muted, selectable
 
 SECTION_NAMES = (
     ("basic", "基础信息"),
@@ -124,7 +122,7 @@ class DesktopTab(Tab):
             ("bank", "退税账户"),
         ):
             label = QLabel("")
-            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            selectable(label)
             self.info_labels[key] = label
             self.info_form.addRow(muted(title), label)
         self.contact_name = QLineEdit()
@@ -217,6 +215,8 @@ class DesktopTab(Tab):
             }
 
         self.read(read, self._show)
+        if getattr(self.session, "offline", False):
+            return  # opened from the local store: the platform is out of reach
         if "all" in keys and not any(self.service_lists[c].count() > 1 for c in SERVICE_CATEGORIES):
             client = self.session.client
 
@@ -393,7 +393,7 @@ class EnterpriseSections(QTabWidget):
             form.setVerticalSpacing(8)
             for label, value in (sections.get(key) or {}).items():
                 v = QLabel(_value_text(value))
-                v.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+                selectable(v)
                 v.setWordWrap(True)
                 form.addRow(muted(str(label)), v)
             if not sections.get(key):
@@ -417,6 +417,10 @@ class EInfoDialog(QDialog):
     """外部信息查询: the customs and invoice e-info the tax authority holds (protocol §4)."""
 
     def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
+        from PySide6.QtCore import Qt
+
+        from ui.models import Column, ListModel, attr
+
         super().__init__(parent)
         self.ctx = ctx
         self.setWindowTitle("外部信息查询")
