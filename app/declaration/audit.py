@@ -131,7 +131,7 @@ class _Row:
 
     __slots__ = (
         "ckrq", "customs", "entry_no", "entry_ok", "fob", "glh", "hzcj", "invoice", "item_no",
-        "qty", "rate", "rate_date", "rmb", "run", "seq", "table", "tsl", "v", "zssl",
+        "line", "qty", "rate", "rate_date", "rmb", "run", "seq", "table", "tsl", "v", "zssl",
     )  # fmt: skip
 
     def __init__(self, run: _Run, table: str, values: dict[str, str], seq: str = "") -> None:
@@ -143,6 +143,7 @@ class _Row:
         self.entry_ok = False
         self.entry_no = ""
         self.item_no: int | None = None
+        self.line: tuple[str, int] | None = None  # (entry_no, item_no) when entry_ok
         self.customs: CustomsLine | None = None
         self.ckrq: date | None = None
         self.rate_date: date | None = None  # the date the library row is picked for
@@ -245,7 +246,7 @@ def _bgd_repeat(r: _Row) -> Args | None:
     seen = run.seen_lines
     key = int(r.v["ckbgdh"])  # an int is the smallest key to keep per row
     where = None
-    if (r.entry_no, r.item_no) in run.declared_lines:
+    if r.line in run.declared_lines:
         where = "已正式申报的数据中"
     elif key in seen:
         where = "本数据包前面的明细中"
@@ -257,7 +258,7 @@ def _bgd_history(r: _Row) -> Args | None:
     ref = r.run.ref  # a 红字冲减 row corrects a declared line on purpose: nothing to confirm
     if r.hzcj or r.entry_no not in ref.declared_entries:
         return None
-    return None if (r.entry_no, r.item_no) in ref.declared_lines else {"value": r.entry_no}
+    return None if r.line in ref.declared_lines else {"value": r.entry_no}
 
 
 def _spdm_not_in_lib(r: _Row) -> Args | None:
@@ -879,7 +880,8 @@ class _Run:
             r.entry_ok = True
             r.entry_no = entry = ckbgdh[:18]
             r.item_no = item = int(ckbgdh[19:])
-            r.customs = self._customs((entry, item))
+            r.line = line = (entry, item)
+            r.customs = self._customs(line)
         decs = self._decs  # rates repeat: the cache answers nearly every row
         if table in EXPORT:
             ckrq = values["ckrq"]
@@ -907,11 +909,13 @@ class _Run:
 
     def check(self, r: _Row, rules: _Pass) -> bool:
         """Run ``rules`` on a row (skipping the redundant ones); True if any blocks."""
-        # most rows carry no doubt: nothing to skip until the first one
-        for i, (rule, check) in enumerate(rules):
+        # most rows carry no doubt: nothing to skip until the first one; on a doubt the
+        # iterator goes on from the next rule
+        rest = iter(rules)
+        for rule, check in rest:
             args = check(r)
             if args is not None:
-                return self._record(r, rule, args, iter(rules[i + 1 :]))
+                return self._record(r, rule, args, rest)
         return False
 
     def _record(

@@ -4,7 +4,9 @@
 first the safety checks (``PACKAGE_UNSAFE``: entry names, links, sizes, DTDs), then every
 format problem, all collected (``PACKAGE_INVALID``). Tables are stream-parsed with lxml
 (no DTD, no entities, no network) and each parsed row is discarded at once, so memory
-does not grow with the row count.
+does not grow with the row count. A row with every column of its table and nothing wrong
+with any value is recognised by one match of a whole-row pattern (``_ROW_PATTERNS``);
+only the other rows are checked column by column, for the problems to report.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ import stat
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -186,6 +189,34 @@ def value_problem(column: Column, value: str) -> str | None:
     return None
 
 
+_SEP = "\x00"  # joins a row's values for _ROW_PATTERNS: no XML text can hold it
+_TEXT_CHAR = r"[^\x00-\x08\x0a-\x1f\x7f-\x9f]"  # what _CONTROL lets through
+_DATE_CACHE_MAX = 4096  # real dates remembered per table scan (bounded: hostile tables)
+
+
+def _fine_value(column: Column) -> str:
+    """A pattern of exactly the values ``value_problem`` finds nothing wrong with, except
+    that a date's digits must still be a real day (checked after the match)."""
+    kind, n = column.kind, column.max_length
+    if kind in DECIMALS:
+        sign = "" if kind == "rate" else "-?"
+        # the lookahead bounds the length; the separator is never part of a value
+        body = rf"(?=[^{_SEP}]{{1,{n}}}(?:{_SEP}|\Z)){sign}\d+(?:\.\d{{1,{DECIMALS[kind]}}})?"
+    elif kind == "date":
+        body = r"\d{8}" if n >= 8 else "(?!)"
+    elif kind in ("seq", "int"):
+        body = rf"\d{{1,{min(n, 8) if kind == 'seq' else n}}}"
+    else:
+        body = rf"{_TEXT_CHAR}{{1,{n}}}"
+    return body if column.required else f"(?:{body})?"
+
+
+# every column present, in table order, joined by _SEP: a match means no value problem
+_ROW_PATTERNS = {
+    t: re.compile(_SEP.join(_fine_value(c) for c in cols)) for t, cols in TABLE_COLUMNS.items()
+}
+
+
 # ---------------------------------------------------------------- XML prologue and encoding
 
 _ENCODINGS = {"UTF-8": "UTF-8", "UTF8": "UTF-8", "GB18030": "GB18030", "GBK": "GB18030"}
@@ -279,8 +310,7 @@ def _iterparse(source: Any, encoding: str, **kw: Any) -> Any:
 
 
 def _drop_before(el: Any) -> Iterator[str]:
-    """Clear a parsed row and delete the siblings before it; yield non-row siblings' tags."""
-    el.clear(keep_tail=True)
+    """Delete the siblings before a parsed row; yield the tags of those that are not rows."""
     parent = el.getparent()
     while el.getprevious() is not None:
         prev = parent[0]
@@ -549,6 +579,11 @@ def _scan_table(
     """
     entry = ref.file
     columns = COLUMN_INDEX[ref.name]
+    codes = tuple(columns)
+    in_order = itemgetter(*codes) if len(codes) > 1 else lambda v: (v[codes[0]],)
+    fine_row = _ROW_PATTERNS[ref.name].fullmatch
+    dates = tuple(i for i, c in enumerate(TABLE_COLUMNS[ref.name]) if c.kind == "date")
+    real_dates: set[str] = set()
     required = [c for c in TABLE_COLUMNS[ref.name] if c.required]
     unknown: set[str] = set()
     absent: dict[str, tuple[int, str]] = {}  # required column → (rows without it, first row)
@@ -573,31 +608,29 @@ def _scan_table(
                         problems.add(entry, None, tag, "列中不应包含子元素")
                     text = child.text or ""
                     value = values[tag] = text.strip()
-                    if len(value) != len(text):
+                    if value != text:
                         padded.add(ref.name)
                 label = values.get("sbxh") or f"第{count}行"
-                if el.getparent() is None or el.getparent().getparent() is not None:
+                parent = el.getparent()
+                if parent is None or parent.getparent() is not None:
                     problems.add(entry, label, None, "row元素必须直接位于根元素table之下")
-                for tag in values.keys() - columns.keys() - unknown:
-                    unknown.add(tag)
-                    problems.add(entry, label, tag, f"未知的列[{tag}]")
-                for col in required:
-                    if col.code not in values:
-                        n, first = absent.get(col.code, (0, label))
-                        absent[col.code] = (n + 1, first)
-                for tag, value in values.items():
-                    column = columns.get(tag)
-                    if column is not None:
-                        msg = value_problem(column, value)
-                        if msg:
-                            problems.add(entry, label, tag, msg)
+                # the usual row: every column once, every value well formed
+                if not (
+                    len(values) == len(codes)
+                    and values.keys() == columns.keys()
+                    and _fine_row(fine_row, in_order(values), dates, real_dates)
+                ):
+                    _check_row(entry, label, values, columns, required, unknown, absent, problems)
                 seq = values.get("sbxh", "")
                 if _SEQ.fullmatch(seq):
-                    if int(seq) in seen_seq:
+                    number = int(seq)
+                    if number in seen_seq:
                         problems.add(entry, label, "sbxh", f"申报序号[{seq}]在数据包中重复")
-                    seen_seq.add(int(seq))
-                for tag in _drop_before(el):
-                    problems.add(entry, None, tag, f"根元素下不应有[{tag}]元素")
+                    seen_seq.add(number)
+                el.clear(keep_tail=True)
+                if el.getprevious() is not None:
+                    for tag in _drop_before(el):
+                        problems.add(entry, None, tag, f"根元素下不应有[{tag}]元素")
             root = context.root
         except etree.XMLSyntaxError as exc:
             problems.add(entry, None, None, _syntax_message(exc, enc[1]))
@@ -623,6 +656,48 @@ def _scan_table(
     if digest != ref.sha256:
         problems.add(entry, None, None, "文件的sha256与清单不符（文件可能被修改或损坏）")
     return enc[0]
+
+
+def _fine_row(
+    fine: Callable[[str], Any], values: tuple[str, ...], dates: tuple[int, ...], real: set[str]
+) -> bool:
+    """True when no value of the row (all columns, in table order) has a problem."""
+    if fine(_SEP.join(values)) is None:
+        return False
+    for i in dates:
+        value = values[i]
+        if value and value not in real:
+            if parse_date(value) is None:
+                return False
+            if len(real) < _DATE_CACHE_MAX:
+                real.add(value)
+    return True
+
+
+def _check_row(
+    entry: str,
+    label: str,
+    values: dict[str, str],
+    columns: dict[str, Column],
+    required: list[Column],
+    unknown: set[str],
+    absent: dict[str, tuple[int, str]],
+    problems: _Problems,
+) -> None:
+    """A row off the usual shape: unknown and missing columns, then each value's problem."""
+    for tag in values.keys() - columns.keys() - unknown:
+        unknown.add(tag)
+        problems.add(entry, label, tag, f"未知的列[{tag}]")
+    for col in required:
+        if col.code not in values:
+            n, first = absent.get(col.code, (0, label))
+            absent[col.code] = (n + 1, first)
+    for tag, value in values.items():
+        column = columns.get(tag)
+        if column is not None:
+            msg = value_problem(column, value)
+            if msg:
+                problems.add(entry, label, tag, msg)
 
 
 # ---------------------------------------------------------------- writing

@@ -100,6 +100,8 @@ class RateLibrary:
             lst.sort(key=lambda r: r.valid_from)
         self._rows = by_code
         self._starts = {c: [r.valid_from for r in lst] for c, lst in by_code.items()}
+        # most codes never changed rate: their one row without a list to go through
+        self._only = {c: lst[0] for c, lst in by_code.items() if len(lst) == 1}
 
     def __len__(self) -> int:
         return sum(len(v) for v in self._rows.values())
@@ -116,12 +118,12 @@ class RateLibrary:
 
     def lookup(self, code: str, on: date) -> RateRow | None:
         """The row for exactly ``code`` valid on ``on``, or None."""
+        row = self._only.get(code)
+        if row is not None:  # no search
+            return row if row.valid_from <= on <= row.valid_to else None
         rows = self._rows.get(code)
         if not rows:
             return None
-        if len(rows) == 1:  # most codes never changed rate: no search
-            row = rows[0]
-            return row if row.valid_from <= on <= row.valid_to else None
         i = bisect.bisect_right(self._starts[code], on) - 1
         if i >= 0 and rows[i].valid_to >= on:
             return rows[i]

@@ -11,7 +11,6 @@ _ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 _ORG_BODY = re.compile(r"[0-9A-Z]{8}")
 _CUSTOMS = re.compile(r"\d{5}[0-9A-Z]{5}")
 _TAXPAYER_20 = re.compile(r"[0-9A-Z]{20}")
-_ENTRY_LINE = re.compile(r"\d{8}0\d{9}0\d{2}")
 _VOUCHER = re.compile(r"\d{18}|\d{20}")
 
 
@@ -57,8 +56,11 @@ def is_valid_customs_code(s: str) -> bool:
 
 
 def is_valid_export_entry_line(s: str) -> bool:
-    """报关单号+项号 on a detail line: 18-digit 海关编号 (export: 9th is 0) + ``0`` + 项号."""
-    return bool(_ENTRY_LINE.fullmatch(s)) and s[19:] != "00"
+    """报关单号+项号 on a detail line: 18-digit 海关编号 (export: 9th is 0) + ``0`` + 项号.
+
+    ``isdecimal`` is the ``\\d`` of a str pattern (Unicode Nd), without a regex per row.
+    """
+    return len(s) == 21 and s[8] == "0" and s[18] == "0" and s.isdecimal() and s[19:] != "00"
 
 
 def is_valid_invoice_voucher(s: str) -> bool:

@@ -77,6 +77,12 @@ def test_customs_entry_and_invoice_forms() -> None:
     assert not is_valid_export_entry_line("110820260000012345101")  # no 0 before 项号
     assert not is_valid_export_entry_line("110820260000012345000")  # 项号 00
     assert not is_valid_export_entry_line("11082026000001234500")
+    assert not is_valid_export_entry_line("1108202600000123450012")  # too long
+    assert not is_valid_export_entry_line("11082026000001234500a")
+    assert not is_valid_export_entry_line("11082026000001234500²")  # a digit, not decimal
+    assert not is_valid_export_entry_line(" 110820260000012345001"[:21])
+    # a str pattern's \d is any Unicode decimal digit: so is the check (Arabic-Indic 1)
+    assert is_valid_export_entry_line("11082026000001234500\u0661")
     assert is_valid_invoice_voucher("110026213012345678")
     assert is_valid_invoice_voucher("26112000000012345678")
     assert not is_valid_invoice_voucher("1100262130123456789")
