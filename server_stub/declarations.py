@@ -7,6 +7,7 @@ import math
 import sqlite3
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -169,8 +170,20 @@ def invoice_claims(pkg: Package) -> list[tuple[str, str]]:
     return [(v["jhpzh"], v["jsje"]) for v in pkg.rows("mts_jhmx")]
 
 
-def store_result(
-    conn: sqlite3.Connection,
+@dataclass(frozen=True, slots=True)
+class StoredResult:
+    """An audit's outcome as the rows to write: built before the write transaction, so
+    the write lock is held only for the inserts."""
+
+    decl_id: str
+    taxpayer_id: str
+    doubts: list[tuple[Any, ...]]
+    lines: list[tuple[Any, ...]]
+    claims: list[tuple[str, str, str, str, int]]
+    update: tuple[Any, ...]
+
+
+def result_rows(
     decl: sqlite3.Row,
     result: AuditResult,
     lines: Iterable[LineResult],
@@ -178,45 +191,28 @@ def store_result(
     *,
     status: str,
     audit_seconds: float | None,
-) -> None:
-    """Write an audit's outcome (in the caller's transaction): doubts, lines, amounts."""
+) -> StoredResult:
+    """The rows that record an audit's outcome: doubts, lines, claims and amounts."""
     decl_id, tid = decl["id"], decl["taxpayer_id"]
     period, batch = decl["period"], decl["batch"]
-    conn.execute("DELETE FROM doubts WHERE declaration_id = ?", (decl_id,))
-    conn.execute("DELETE FROM declaration_lines WHERE declaration_id = ?", (decl_id,))
-    conn.execute("DELETE FROM declaration_invoices WHERE declaration_id = ?", (decl_id,))
-    conn.executemany(
-        "INSERT INTO doubts (declaration_id, ord, seq, tbl, code, level, passable, object,"
-        " field, message, hint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
+    formal = int(decl["stage"] == "formal")
+    counts = result.doubt_counts if result.result is not None else None
+    amounts = result.amounts
+    return StoredResult(
+        decl_id,
+        tid,
+        [
             (decl_id, i, d.seq, d.table, d.code, d.level, int(d.passable), d.object, d.field,
              d.message, d.hint)
             for i, d in enumerate(result.doubts)
-        ),
-    )  # fmt: skip
-    conn.executemany(
-        "INSERT INTO declaration_lines (declaration_id, taxpayer_id, period, batch, seq, tbl,"
-        " entry_no, item_no, commodity_code, commodity_name, unit, quantity, fob_usd,"
-        " refund_rate, declared_refund, blocking) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-        " ?, ?, ?, ?)",
-        (
+        ],
+        [
             (decl_id, tid, period, batch, ln.seq, ln.table, ln.entry_no, ln.item_no,
              ln.commodity_code, ln.commodity_name, ln.unit, str(ln.quantity), f"{ln.fob_usd:.2f}",
-             str(ln.refund_rate), f"{ln.line_refund:.2f}", int(ln.blocking))
+             str(ln.refund_rate), f"{ln.line_refund:.2f}", int(ln.blocking), formal)
             for ln in lines
-        ),
-    )  # fmt: skip
-    conn.executemany(
-        "INSERT INTO declaration_invoices (declaration_id, taxpayer_id, voucher_no, amount)"
-        " VALUES (?, ?, ?, ?)",
-        ((decl_id, tid, voucher, amount) for voucher, amount in claims),
-    )
-    counts = result.doubt_counts if result.result is not None else None
-    amounts = result.amounts
-    conn.execute(
-        "UPDATE declarations SET status = ?, result = ?, doubt_total = ?, doubt_blocking = ?,"
-        " amounts = ?, declared_refund = ?, reject_code = ?, reject_text = ?, record_count = ?,"
-        " audited_at = ?, audit_seconds = ? WHERE id = ?",
+        ],
+        [(decl_id, tid, voucher, amount, formal) for voucher, amount in claims],
         (
             status,
             result.result,
@@ -231,8 +227,54 @@ def store_result(
             audit_seconds,
             decl_id,
         ),
+    )  # fmt: skip
+
+
+def write_result(conn: sqlite3.Connection, rows: StoredResult) -> None:
+    """Write an audit's outcome (in the caller's transaction), replacing any earlier one."""
+    decl_id = rows.decl_id
+    conn.execute("DELETE FROM doubts WHERE declaration_id = ?", (decl_id,))
+    conn.execute("DELETE FROM declaration_lines WHERE declaration_id = ?", (decl_id,))
+    conn.execute("DELETE FROM declaration_invoices WHERE declaration_id = ?", (decl_id,))
+    conn.executemany(
+        "INSERT INTO doubts (declaration_id, ord, seq, tbl, code, level, passable, object,"
+        " field, message, hint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows.doubts,
     )
-    record_change(conn, tid, "declaration", decl_id)
+    conn.executemany(
+        "INSERT INTO declaration_lines (declaration_id, taxpayer_id, period, batch, seq, tbl,"
+        " entry_no, item_no, commodity_code, commodity_name, unit, quantity, fob_usd,"
+        " refund_rate, declared_refund, blocking, formal) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?,"
+        " ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows.lines,
+    )
+    conn.executemany(
+        "INSERT INTO declaration_invoices (declaration_id, taxpayer_id, voucher_no, amount,"
+        " formal) VALUES (?, ?, ?, ?, ?)",
+        rows.claims,
+    )
+    conn.execute(
+        "UPDATE declarations SET status = ?, result = ?, doubt_total = ?, doubt_blocking = ?,"
+        " amounts = ?, declared_refund = ?, reject_code = ?, reject_text = ?, record_count = ?,"
+        " audited_at = ?, audit_seconds = ? WHERE id = ?",
+        rows.update,
+    )
+    record_change(conn, rows.taxpayer_id, "declaration", decl_id)
+
+
+def store_result(
+    conn: sqlite3.Connection,
+    decl: sqlite3.Row,
+    result: AuditResult,
+    lines: Iterable[LineResult],
+    claims: Iterable[tuple[str, str]],
+    *,
+    status: str,
+    audit_seconds: float | None,
+) -> None:
+    """Write an audit's outcome (in the caller's transaction): doubts, lines, amounts."""
+    rows = result_rows(decl, result, lines, claims, status=status, audit_seconds=audit_seconds)
+    write_result(conn, rows)
 
 
 def insert(

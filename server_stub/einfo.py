@@ -25,6 +25,9 @@ from app.declaration.reference import (
 ZERO = Decimal(0)
 # declarations that count: formal, and not withdrawn, refused or rejected
 ALIVE_FORMAL = "d.stage = 'formal' AND d.status NOT IN ('withdrawn', 'refused', 'rejected')"
+# the same for claims (l: declaration_lines or declaration_invoices joined to d): the
+# ``formal`` flag keeps the (many) pre-declaration claims out of the partial index
+ALIVE_FORMAL_CLAIM = f"l.formal = 1 AND {ALIVE_FORMAL}"
 
 
 def quantity_text(value: Decimal) -> str:
@@ -56,7 +59,7 @@ def declared_customs(
         marks = ",".join("?" * len(chunk))
         for entry_no, item_no, qty, fob in conn.execute(
             "SELECT l.entry_no, l.item_no, l.quantity, l.fob_usd FROM declaration_lines l"
-            f" JOIN declarations d ON d.id = l.declaration_id WHERE {ALIVE_FORMAL}"
+            f" JOIN declarations d ON d.id = l.declaration_id WHERE {ALIVE_FORMAL_CLAIM}"
             f" AND l.taxpayer_id = ? AND l.entry_no IN ({marks})",
             (taxpayer_id, *chunk),
         ):
@@ -132,9 +135,9 @@ def declared_invoices(
         chunk = keys[i : i + 500]
         marks = ",".join("?" * len(chunk))
         for voucher, amount in conn.execute(
-            "SELECT v.voucher_no, v.amount FROM declaration_invoices v"
-            f" JOIN declarations d ON d.id = v.declaration_id WHERE {ALIVE_FORMAL}"
-            f" AND v.taxpayer_id = ? AND v.voucher_no IN ({marks})",
+            "SELECT l.voucher_no, l.amount FROM declaration_invoices l"
+            f" JOIN declarations d ON d.id = l.declaration_id WHERE {ALIVE_FORMAL_CLAIM}"
+            f" AND l.taxpayer_id = ? AND l.voucher_no IN ({marks})",
             (taxpayer_id, *chunk),
         ):
             out[voucher] = out.get(voucher, ZERO) + Decimal(amount)
@@ -247,26 +250,71 @@ def rate_library(conn: sqlite3.Connection) -> RateLibrary:
     return library
 
 
-class _CustomsByKey(Mapping[tuple[str, int], CustomsLine]):
-    """The enterprise's customs lines, fetched by key as the audit asks (memoised)."""
+class _Claims:
+    """What alive formal declarations claim of the customs lines of some entries, fetched
+    for many entries at once: (entry_no, item_no) → (quantity, fob_usd) so far."""
 
     def __init__(self, conn: sqlite3.Connection, taxpayer_id: str) -> None:
         self.conn, self.tid = conn, taxpayer_id
+        self.entries: set[str] = set()  # the entries fetched: others are asked one by one
+        self.lines: dict[tuple[str, int], tuple[Decimal, Decimal]] = {}
+        self.declared_entries: set[str] = set()
+
+    def fetch(self, entries: Iterable[str]) -> None:
+        new = set(entries) - self.entries
+        if not new:
+            return
+        claimed = declared_customs(self.conn, self.tid, new)
+        self.entries |= new
+        self.lines.update(claimed)
+        self.declared_entries.update(entry for entry, _ in claimed)
+
+    def so_far(self, key: tuple[str, int]) -> tuple[Decimal, Decimal]:
+        self.fetch([key[0]])
+        return self.lines.get(key, (ZERO, ZERO))
+
+
+class _CustomsByKey(Mapping[tuple[str, int], CustomsLine]):
+    """The enterprise's customs lines by key: those of the package's entries fetched up
+    front in one query (``preload``), any other as the audit asks (memoised)."""
+
+    def __init__(self, conn: sqlite3.Connection, taxpayer_id: str, claims: _Claims) -> None:
+        self.conn, self.tid, self.claims = conn, taxpayer_id, claims
         self._memo: dict[tuple[str, int], CustomsLine | None] = {}
+        self._entries: set[str] = set()  # entries whose lines are all in the memo
+
+    def preload(self, entries: Iterable[str]) -> None:
+        """Fetch every line of ``entries``, with what alive formal declarations claim."""
+        new = sorted(set(entries) - self._entries)
+        self.claims.fetch(new)
+        for i in range(0, len(new), 500):
+            chunk = new[i : i + 500]
+            for row in self.conn.execute(
+                f"SELECT {CUSTOMS_COLUMNS} FROM customs WHERE taxpayer_id = ?"
+                f" AND entry_no IN ({','.join('?' * len(chunk))})",
+                (self.tid, *chunk),
+            ):
+                key = (row[0], int(row[1]))
+                self._memo[key] = customs_line(row, self.claims.so_far(key))
+        self._entries.update(new)
 
     def __getitem__(self, key: tuple[str, int]) -> CustomsLine:
-        if key not in self._memo:
-            row = self.conn.execute(
-                f"SELECT {CUSTOMS_COLUMNS} FROM customs"
-                " WHERE taxpayer_id = ? AND entry_no = ? AND item_no = ?",
-                (self.tid, key[0], key[1]),
-            ).fetchone()
-            so_far = declared_customs(self.conn, self.tid, [key[0]]).get(key, (ZERO, ZERO))
-            self._memo[key] = None if row is None else customs_line(row, so_far)
-        line = self._memo[key]
+        try:
+            line = self._memo[key]
+        except KeyError:
+            line = None if key[0] in self._entries else self._fetch(key)
+            self._memo[key] = line
         if line is None:
             raise KeyError(key)
         return line
+
+    def _fetch(self, key: tuple[str, int]) -> CustomsLine | None:
+        row = self.conn.execute(
+            f"SELECT {CUSTOMS_COLUMNS} FROM customs"
+            " WHERE taxpayer_id = ? AND entry_no = ? AND item_no = ?",
+            (self.tid, key[0], key[1]),
+        ).fetchone()
+        return None if row is None else customs_line(row, self.claims.so_far(key))
 
     def __iter__(self) -> Iterator[tuple[str, int]]:
         for r in self.conn.execute(
@@ -318,31 +366,29 @@ class _InvoicesByVoucher(Mapping[str, Invoice]):
 
 class _DeclaredLines(Set[Any]):
     """(entry_no, item_no) pairs — or with ``entries``, 18-digit entry numbers — in alive
-    formal declarations of the enterprise, looked up as the audit asks."""
+    formal declarations of the enterprise, answered from the claims of the entries."""
 
-    def __init__(self, conn: sqlite3.Connection, taxpayer_id: str, entries: bool) -> None:
-        self.conn, self.tid, self.entries = conn, taxpayer_id, entries
-
-    def _select(self, columns: str) -> str:
-        return (
-            f"SELECT {columns} FROM declaration_lines l JOIN declarations d"
-            f" ON d.id = l.declaration_id WHERE {ALIVE_FORMAL} AND l.taxpayer_id = ?"
-        )
+    def __init__(self, claims: _Claims, entries: bool) -> None:
+        self.claims, self.entries = claims, entries
 
     def __contains__(self, key: object) -> bool:
-        args: tuple[object, ...]
         if self.entries:
-            sql, args = self._select("1") + " AND l.entry_no = ? LIMIT 1", (key,)
-        elif isinstance(key, tuple) and len(key) == 2:
-            sql = self._select("1") + " AND l.entry_no = ? AND l.item_no = ? LIMIT 1"
-            args = key
-        else:
+            if not isinstance(key, str):
+                return False
+            self.claims.fetch([key])
+            return key in self.claims.declared_entries
+        if not (isinstance(key, tuple) and len(key) == 2 and isinstance(key[0], str)):
             return False
-        return self.conn.execute(sql, (self.tid, *args)).fetchone() is not None
+        self.claims.fetch([key[0]])
+        return key in self.claims.lines
 
     def __iter__(self) -> Iterator[Any]:
         columns = "DISTINCT l.entry_no" if self.entries else "DISTINCT l.entry_no, l.item_no"
-        for r in self.conn.execute(self._select(columns), (self.tid,)):
+        for r in self.claims.conn.execute(
+            f"SELECT {columns} FROM declaration_lines l JOIN declarations d"
+            f" ON d.id = l.declaration_id WHERE {ALIVE_FORMAL_CLAIM} AND l.taxpayer_id = ?",
+            (self.claims.tid,),
+        ):
             yield r[0] if self.entries else (r[0], r[1])
 
     def __len__(self) -> int:
@@ -363,21 +409,33 @@ def credit_used(conn: sqlite3.Connection, taxpayer_id: str, period: str) -> Deci
 
 
 def reference_data(
-    conn: sqlite3.Connection, taxpayer_id: str, period: str, today: date
+    conn: sqlite3.Connection,
+    taxpayer_id: str,
+    period: str,
+    today: date,
+    entries: Iterable[str] = (),
 ) -> ReferenceData:
-    """What auditing a package of ``period`` for this enterprise needs, from the database."""
+    """What auditing a package of ``period`` for this enterprise needs, from the database.
+
+    The customs lines of ``entries`` (the package's 报关单号), and what alive formal
+    declarations claim of them, are fetched up front in a few set-based queries; any
+    other line the audit asks for is fetched on its own.
+    """
     from server_stub.downloads import current_software_version
 
+    claims = _Claims(conn, taxpayer_id)
+    customs = _CustomsByKey(conn, taxpayer_id, claims)
+    customs.preload(entries)
     return ReferenceData(
         enterprise=enterprise(conn, taxpayer_id),
         today=today,
         rates=rate_library(conn),
-        customs=_CustomsByKey(conn, taxpayer_id),
+        customs=customs,
         invoices=_InvoicesByVoucher(conn, taxpayer_id),
         vat_returns=vat_returns(conn, taxpayer_id),
         exchange_rates=exchange_rates(conn),
-        declared_lines=_DeclaredLines(conn, taxpayer_id, entries=False),
-        declared_entries=_DeclaredLines(conn, taxpayer_id, entries=True),
+        declared_lines=_DeclaredLines(claims, entries=False),
+        declared_entries=_DeclaredLines(claims, entries=True),
         credit_used=credit_used(conn, taxpayer_id, period),
         current_software_version=current_software_version(conn),
     )

@@ -632,8 +632,8 @@ def _bulk_declared(conn: sqlite3.Connection, b: EInfo, total: int, today: date) 
         conn.executemany(
             "INSERT INTO declaration_lines (declaration_id, taxpayer_id, period, batch, seq, tbl,"
             " entry_no, item_no, commodity_code, commodity_name, unit, quantity, fob_usd,"
-            " refund_rate, declared_refund, blocking, approved, approved_refund)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " refund_rate, declared_refund, blocking, approved, approved_refund, formal)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
             lines,
         )
         made += count

@@ -187,6 +187,9 @@ CREATE TABLE IF NOT EXISTS declaration_lines (
     blocking        INTEGER NOT NULL,
     approved        INTEGER,         -- NULL 未审核, 1 审核通过, 0 审核不通过
     approved_refund TEXT,
+    -- 1 = a formal declaration's line (a declaration's stage never changes); only these
+    -- can be claims, and pre-declarations are re-uploaded many times
+    formal          INTEGER NOT NULL CHECK (formal IN (0, 1)),
     PRIMARY KEY (declaration_id, seq)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS declaration_lines_by_entry
@@ -195,18 +198,25 @@ CREATE INDEX IF NOT EXISTS declaration_lines_by_period
     ON declaration_lines (taxpayer_id, period DESC, seq);
 CREATE INDEX IF NOT EXISTS declaration_lines_by_code
     ON declaration_lines (taxpayer_id, commodity_code);
+-- what formal declarations claim of a customs line (duplicate-declaration checks,
+-- declared_quantity_so_far): pre-declaration lines stay out of it
+CREATE INDEX IF NOT EXISTS declaration_lines_formal_by_entry
+    ON declaration_lines (taxpayer_id, entry_no, item_no) WHERE formal = 1;
 
 -- 进货凭证 amounts a declaration claims (外贸企业 mts_jhmx), for declared_amount_so_far.
 CREATE TABLE IF NOT EXISTS declaration_invoices (
     declaration_id TEXT NOT NULL REFERENCES declarations (id) ON DELETE CASCADE,
     taxpayer_id    TEXT NOT NULL,
     voucher_no     TEXT NOT NULL,
-    amount         TEXT NOT NULL
+    amount         TEXT NOT NULL,
+    formal         INTEGER NOT NULL CHECK (formal IN (0, 1))  -- as in declaration_lines
 );
 CREATE INDEX IF NOT EXISTS declaration_invoices_by_voucher
     ON declaration_invoices (taxpayer_id, voucher_no);
 CREATE INDEX IF NOT EXISTS declaration_invoices_by_declaration
     ON declaration_invoices (declaration_id);
+CREATE INDEX IF NOT EXISTS declaration_invoices_formal_by_voucher
+    ON declaration_invoices (taxpayer_id, voucher_no) WHERE formal = 1;
 
 -- 疑点, in the audit's order (ord).
 CREATE TABLE IF NOT EXISTS doubts (
