@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import os
-import sqlite3
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -661,15 +660,3 @@ def store_pdf(folder: Path, file_name: str, pdf: bytes) -> Path:
         os.fsync(fh.fileno())
     tmp.replace(target)
     return target
-
-
-def recover(conn: sqlite3.Connection, data_dir: Path) -> int:
-    """At start-up: remove PDFs a crash left half written, or written for a document whose
-    row never committed (the request was never answered). Returns how many were removed."""
-    known = {str(r[0]) for r in conn.execute("SELECT file_name FROM documents")}
-    removed = 0
-    for path in documents_dir(data_dir).iterdir():
-        if path.is_file() and (path.name.startswith(TEMP_PREFIX) or path.name not in known):
-            path.unlink(missing_ok=True)
-            removed += 1
-    return removed

@@ -46,21 +46,6 @@ def store_file(data_dir: Path, file_name: str, content: bytes) -> tuple[int, str
     return len(content), hashlib.sha256(content).hexdigest()
 
 
-def recover(conn: sqlite3.Connection, data_dir: Path) -> int:
-    """At start-up: remove files a crash left half written, or stored for a download whose
-    row never committed (a file made on first request is simply made again). Returns how
-    many were removed."""
-    known = {
-        str(r[0]) for r in conn.execute("SELECT file_name FROM downloads WHERE file_name NOT NULL")
-    }
-    removed = 0
-    for path in downloads_dir(data_dir).iterdir():
-        if path.is_file() and (path.name.startswith(TEMP_PREFIX) or path.name not in known):
-            path.unlink(missing_ok=True)
-            removed += 1
-    return removed
-
-
 def add_download(
     conn: sqlite3.Connection,
     *,

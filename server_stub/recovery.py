@@ -25,16 +25,15 @@ from server_stub.feedback import remove_temp_files
 
 log = logging.getLogger(__name__)
 
-UPLOAD_TEMP = ".upload-*.part"  # server_stub/uploads.py: a body being received
-
 
 def _sweep(folder: Path, known: set[str]) -> int:
-    """Remove upload temp files and every file of ``folder`` not in ``known``."""
+    """Remove every file of ``folder`` that no row names: temp files (their names are
+    never stored) and whole files whose row never committed."""
     if not folder.is_dir():
         return 0
     removed = 0
     for path in folder.iterdir():
-        if path.is_file() and (path.match(UPLOAD_TEMP) or path.name not in known):
+        if path.is_file() and path.name not in known:
             path.unlink(missing_ok=True)
             removed += 1
     return removed
@@ -61,8 +60,14 @@ def recover_data_dir(data_dir: Path) -> dict[str, int]:
             "pre_audit_feedback": remove_temp_files(pre_audit) if pre_audit.is_dir() else 0,
             "feedback_job_files": jobs_temp,
             "feedback_jobs_requeued": jobs_requeued,
-            "documents": documents.recover(conn, data_dir),
-            "downloads": downloads.recover(conn, data_dir),
+            "documents": _sweep(
+                documents.documents_dir(data_dir),
+                _names(conn, "SELECT file_name FROM documents"),
+            ),
+            "downloads": _sweep(
+                downloads.downloads_dir(data_dir),
+                _names(conn, "SELECT file_name FROM downloads"),
+            ),
         }
     finally:
         conn.close()

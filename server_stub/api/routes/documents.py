@@ -201,7 +201,7 @@ def issue_document(
     doc_id = sortable_id()
     pdf = doc_type.render(conn, enterprise.taxpayer_id, period or "", doc_id)
     # on disk (whole) before the row commits: a crash in between leaves an orphan file
-    # that documents.recover removes at the next start
+    # that start-up recovery removes at the next start
     documents.store_pdf(documents.documents_dir(settings.data_dir), f"{doc_id}.pdf", pdf)
     with db.transaction(conn):
         conn.execute(
