@@ -65,20 +65,26 @@ def fake_session(paths: AppPaths, tmp_path: Path) -> Iterator[FakeSession]:
     session.close()
 
 
+def open_main_window(qtbot: Any, paths: AppPaths, session: FakeSession) -> Any:
+    """The main window as the login window opens it over ``session``."""
+    from ui.login import LoginWindow
+
+    login = LoginWindow(paths)
+    qtbot.addWidget(login)
+    login.settings = Settings.load(paths)
+    login.workspace = FakeWorkspace(session)
+    login.open_main(session)
+    main = login.main_window
+    qtbot.addWidget(main)
+    return main
+
+
 @pytest.fixture
 def window(qtbot: Any, paths: AppPaths, fake_session: FakeSession, monkeypatch: pytest.MonkeyPatch,
            messages: list[tuple[str, str]]) -> Iterator[Any]:  # fmt: skip
     """The real main window over the fake core, data loaded (no sync thread)."""
-    from ui.login import LoginWindow
-
     monkeypatch.setattr(AppContext, "start_sync", lambda self: None)
-    login = LoginWindow(paths)
-    qtbot.addWidget(login)
-    login.settings = Settings.load(paths)
-    login.workspace = FakeWorkspace(fake_session)
-    login.open_main(fake_session)
-    main = login.main_window
-    qtbot.addWidget(main)
+    main = open_main_window(qtbot, paths, fake_session)
     main.resize(1366, 768)
     for index in range(main.tabs.count()):  # a tab's page is built when first shown
         main.page(index)

@@ -69,18 +69,11 @@ def test_measure_main_window_opens_the_local_store_without_network_or_hidden_tab
 def test_tabs_are_built_when_first_shown(
     qtbot: Any, paths: Any, fake_session: Any, monkeypatch: Any
 ) -> None:
-    from app.settings import Settings
-    from tests.ui.fakecore import FakeWorkspace
+    from tests.ui.conftest import open_main_window
     from ui.context import AppContext
 
     monkeypatch.setattr(AppContext, "start_sync", lambda self: None)
-    login = LoginWindow(paths)
-    qtbot.addWidget(login)
-    login.settings = Settings.load(paths)
-    login.workspace = FakeWorkspace(fake_session)
-    login.open_main(fake_session)
-    main = login.main_window
-    qtbot.addWidget(main)
+    main = open_main_window(qtbot, paths, fake_session)
     assert [i for i, page in enumerate(main._pages) if page is not None] == [0]
     tab = main.show_tab("退税提醒")  # built now, and it loads what it shows
     assert main.tabs.currentIndex() == 4 and main._pages[4] is tab

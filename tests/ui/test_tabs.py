@@ -11,7 +11,8 @@ from PySide6.QtWidgets import QLabel, QMessageBox, QPushButton
 
 from app.paths import AppPaths
 from app.settings import Settings
-from tests.ui.fakecore import FakeSession, FakeWorkspace
+from tests.ui.conftest import open_main_window
+from tests.ui.fakecore import FakeSession
 from ui.mainwindow import TAB_TITLES
 from ui.models import CHIP_ROLE
 from ui.pdfviewer import PdfViewer
@@ -246,7 +247,6 @@ def test_transitions_notify(
 def test_window_remembers_tab_geometry_and_column_widths(
     qtbot: Any, window: Any, paths: Any
 ) -> None:
-    from app.settings import Settings
 
     window.tabs.setCurrentIndex(5)
     window.declare.pre.panel.view.horizontalHeader().resizeSection(0, 222)
@@ -271,16 +271,8 @@ def test_a_session_opened_offline_does_not_reach_for_the_network(
     qtbot: Any, paths: AppPaths, fake_session: FakeSession
 ) -> None:
     """Opened from the local store because the platform is unreachable: no refresh, no sync."""
-    from ui.login import LoginWindow
-
     fake_session.offline = True
-    login = LoginWindow(paths)
-    qtbot.addWidget(login)
-    login.settings = Settings.load(paths)
-    login.workspace = FakeWorkspace(fake_session)
-    login.open_main(fake_session)
-    main = login.main_window
-    qtbot.addWidget(main)
+    main = open_main_window(qtbot, paths, fake_session)
     qtbot.waitUntil(lambda: main.context.tasks.pending() == 0)
     assert ("refresh_all", None) not in fake_session.calls
     assert main.context._sync is None
