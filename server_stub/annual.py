@@ -17,7 +17,7 @@ from contextlib import nullcontext
 from datetime import date, timedelta
 
 from server_stub import calendar, clock, db
-from server_stub.einfo import ALIVE_FORMAL
+from server_stub.einfo import ALIVE_FORMAL_CLAIM
 from server_stub.notices import add_notice
 
 EXPIRY_MONTHS = 36
@@ -47,7 +47,7 @@ def _undeclared(
         "   JOIN declarations d ON d.id = l.declaration_id"
         f"  WHERE l.taxpayer_id = c.taxpayer_id AND l.entry_no = c.entry_no"
         f"  AND (l.item_no = c.item_no OR l.item_no IS NULL) AND l.tbl IN {tables}"
-        f"  AND {ALIVE_FORMAL})",
+        f"  AND {ALIVE_FORMAL_CLAIM})",
         (taxpayer_id, start.isoformat(), end.isoformat()),
     ).fetchone()
     return int(row[0]), int(row[1])

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from app.declaration.audit import AuditResult, LineResult
-from app.declaration.package import Package
+from app.declaration.package import Package, reopen_package
 from server_stub import clock
 from server_stub.changes import record_change
 
@@ -43,6 +43,12 @@ def packages_dir(data_dir: Path) -> Path:
 
 def package_path(data_dir: Path, row: sqlite3.Row) -> Path:
     return packages_dir(data_dir) / str(row["stored_name"])
+
+
+def stored_package(data_dir: Path, row: sqlite3.Row) -> Package:
+    """The declaration's package as checked at upload (re-checked in full only if its
+    bytes changed since); raises PackageError or OSError."""
+    return reopen_package(package_path(data_dir, row), str(row["sha256"]))
 
 
 def get_row(conn: sqlite3.Connection, taxpayer_id: str, decl_id: str) -> sqlite3.Row | None:

@@ -12,7 +12,6 @@ from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-from app.declaration.package import open_package
 from server_stub import auth, clock, db
 from server_stub import declarations as decls
 from server_stub.api.errors import ApiError
@@ -181,7 +180,7 @@ def _apply_filing_change(conn: sqlite3.Connection, data_dir: Path, row: sqlite3.
     """An approved 备案变更 (A0102001) takes effect; a new bank account carries the
     initial password with it while the initial one is still in use."""
     tid = row["taxpayer_id"]
-    pkg = open_package(decls.package_path(data_dir, row))
+    pkg = decls.stored_package(data_dir, row)
     changed: list[str] = []
     bank = False
     for values in pkg.rows("zb_babg"):
@@ -212,7 +211,7 @@ def _apply_filing_change(conn: sqlite3.Connection, data_dir: Path, row: sqlite3.
 def _apply_withdrawal(conn: sqlite3.Connection, data_dir: Path, row: sqlite3.Row) -> None:
     """An approved 企业撤回申报数据申请 (A0410002) withdraws the declarations it names."""
     tid = row["taxpayer_id"]
-    pkg = open_package(decls.package_path(data_dir, row))
+    pkg = decls.stored_package(data_dir, row)
     for values in pkg.rows("zb_chsb"):
         target: sqlite3.Row | None = conn.execute(
             "SELECT * FROM declarations WHERE taxpayer_id = ? AND stage = 'formal'"
@@ -238,7 +237,7 @@ def _apply_waiver(conn: sqlite3.Connection, data_dir: Path, row: sqlite3.Row) ->
     """An approved 放弃出口退(免)税声明 (A0409004): from its 起始日期 on, declarations are
     rejected (16)."""
     tid = row["taxpayer_id"]
-    pkg = open_package(decls.package_path(data_dir, row))
+    pkg = decls.stored_package(data_dir, row)
     periods = json.loads(
         conn.execute(
             "SELECT waived_periods FROM enterprises WHERE taxpayer_id = ?", (tid,)

@@ -89,6 +89,9 @@ CREATE TABLE IF NOT EXISTS downloads (
 CREATE INDEX IF NOT EXISTS downloads_by_time ON downloads (published_at DESC, id);
 
 -- 已申报过商品 and the name search of the queries: one pass over this index answers the
--- grouped query (count, last period) and finds the codes whose name matches.
-CREATE INDEX IF NOT EXISTS declaration_lines_by_code_name
-    ON declaration_lines (taxpayer_id, commodity_code, period, commodity_name);
+-- grouped query (count, last period) and finds the codes whose name matches; formal
+-- declarations' lines only, like the other indexes of declaration_lines (01_core.sql).
+DROP INDEX IF EXISTS declaration_lines_by_code_name;
+CREATE INDEX IF NOT EXISTS declaration_lines_formal_by_code_name
+    ON declaration_lines (taxpayer_id, commodity_code, period, commodity_name, formal)
+    WHERE formal = 1;

@@ -10,6 +10,7 @@ from app.declaration.package import (
     PackageError,
     Problem,
     open_package,
+    reopen_package,
     write_package,
 )
 
@@ -39,6 +40,27 @@ def test_valid_package_opens(tmp_path: Path) -> None:
     rows = list(pkg.rows("mdt_ckmx"))
     assert rows[0]["ckbgdh"] == "110820260000000001001" and rows[0]["bz"] == ""
     assert list(pkg.rows("mdt_hz")) == []
+
+
+def test_reopen_reads_a_checked_package_as_open_did(tmp_path: Path) -> None:
+    path = simple_package(tmp_path / "p.zip", rows=[mdt_row(1), mdt_row(2, sbhgspmc=" 服务器 ")])
+    checked = open_package(path)
+    again = reopen_package(path, checked.sha256)
+    assert (again.manifest, again.business, again.sha256, again.size) == (
+        checked.manifest, checked.business, checked.sha256, checked.size,
+    )  # fmt: skip
+    rows = list(again.rows("mdt_ckmx"))
+    assert rows == list(checked.rows("mdt_ckmx")) and rows[1]["sbhgspmc"] == "服务器"
+
+
+def test_reopen_checks_changed_bytes_in_full(tmp_path: Path) -> None:
+    path = simple_package(tmp_path / "p.zip")
+    sha = open_package(path).sha256
+    # the stored file replaced by another one that would not pass the check
+    path.write_bytes(simple_package(tmp_path / "bad.zip", declared_rows=3).read_bytes())
+    with pytest.raises(PackageError) as info:
+        reopen_package(path, sha)
+    assert info.value.code == "PACKAGE_INVALID"
 
 
 # ------------------------------------------------------------------ unsafe

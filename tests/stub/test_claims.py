@@ -139,15 +139,31 @@ def test_package_entries_are_the_main_tables_entries(data_dir: Path, tmp_path: P
     assert package_entries(pkg) == {r["ckbgdh"][:18] for r in rows}
 
 
+# the indexes of the claim tables before the ``formal`` flag
+OLD_INDEXES = {
+    "declaration_lines_by_entry": "taxpayer_id, entry_no, item_no",
+    "declaration_lines_by_period": "taxpayer_id, period DESC, seq",
+    "declaration_lines_by_code": "taxpayer_id, commodity_code",
+    "declaration_lines_by_code_name": "taxpayer_id, commodity_code, period, commodity_name",
+    "declaration_invoices_by_voucher": "taxpayer_id, voucher_no",
+    "declaration_invoices_by_declaration": "declaration_id",
+}
+
+
 def test_an_older_data_dir_gets_the_formal_flag(tmp_path: Path) -> None:
     path = tmp_path / "old"
     seed_data_dir(path, clock.now())
     conn = db.connect(path)
     try:
         _declare(conn, "pre", _unclaimed_line(conn))
-        # the claim tables as a data dir made before the flag has them
-        conn.execute("DROP INDEX declaration_lines_formal_by_entry")
-        conn.execute("DROP INDEX declaration_invoices_formal_by_voucher")
+        # the claim tables as a data dir made before the flag has them, with its indexes
+        for table in ("declaration_lines", "declaration_invoices"):
+            for index in conn.execute(f"PRAGMA index_list({table})").fetchall():
+                if index[3] == "c":  # made by CREATE INDEX
+                    conn.execute(f"DROP INDEX {index[1]}")
+        for index, columns in OLD_INDEXES.items():
+            table = index.rsplit("_by_", 1)[0]
+            conn.execute(f"CREATE INDEX {index} ON {table} ({columns})")
         conn.execute("ALTER TABLE declaration_lines DROP COLUMN formal")
         conn.execute("ALTER TABLE declaration_invoices DROP COLUMN formal")
         db.apply_schema(conn)
@@ -159,7 +175,19 @@ def test_an_older_data_dir_gets_the_formal_flag(tmp_path: Path) -> None:
             ).fetchall()
         )
         assert by_stage == {"formal": "1", "pre": "0"}
-        indexes = {r[1] for r in conn.execute("PRAGMA index_list(declaration_lines)")}
-        assert "declaration_lines_formal_by_entry" in indexes
+        indexes = {
+            r[1]: r[4]  # name: partial
+            for table in ("declaration_lines", "declaration_invoices")
+            for r in conn.execute(f"PRAGMA index_list({table})")
+            if r[3] == "c"
+        }
+        # the old ones are gone: only formal declarations' lines are indexed across declarations
+        assert indexes == {
+            "declaration_lines_formal_by_entry": 1,
+            "declaration_lines_formal_by_period": 1,
+            "declaration_lines_formal_by_code_name": 1,
+            "declaration_invoices_by_declaration": 0,
+            "declaration_invoices_formal_by_voucher": 1,
+        }
     finally:
         conn.close()

@@ -380,7 +380,7 @@ def convert(
         )
     # the checks that depend on other declarations run again, now
     data_dir = Path(settings.data_dir)
-    pkg = open_package(decls.package_path(data_dir, pre))
+    pkg = decls.stored_package(data_dir, pre)
     ref = einfo.reference_data(conn, caller.taxpayer_id, pre["period"], clock.today())
     lines: list[LineResult] = []
     result = audit_package(pkg, ref, stage="formal", on_line=lines.append)

@@ -2,8 +2,9 @@
 
 Both read the lines of the enterprise's alive formal declarations (not withdrawn, refused
 or rejected). An enterprise may have a million lines: filtering and paging happen in SQL
-on the indexes of declaration_lines, and the alive declarations are a small set the
-lines are checked against (an IN list SQLite keeps as an ephemeral index).
+on the partial (``formal = 1``) indexes of declaration_lines, and the alive declarations
+are a small set the lines are checked against (an IN list SQLite keeps as an ephemeral
+index).
 """
 
 from __future__ import annotations
@@ -30,11 +31,8 @@ PERIOD_RE = re.compile(r"\d{4}(0[1-9]|1[0-2])")
 
 
 def _text_filter(taxpayer_id: str, q: str | None) -> tuple[str, list[Any]]:
-    """q: digits = commodity code prefix (an index range), anything else = name substring.
-
-    A name is first matched on the (taxpayer, code, period, name) index, which holds far
-    fewer pages than the lines; the lines are then taken by code.
-    """
+    """q: digits = commodity code prefix (an index range), anything else = name substring:
+    the codes whose name matches, then the lines by code (the code index)."""
     if not q:
         return "", []
     if q.isdigit():
@@ -42,7 +40,7 @@ def _text_filter(taxpayer_id: str, q: str | None) -> tuple[str, list[Any]]:
     pattern = "%" + re.sub(r"([\\%_])", r"\\\1", q) + "%"
     return (
         " AND l.commodity_code IN (SELECT commodity_code FROM declaration_lines"
-        " WHERE taxpayer_id = ? AND commodity_name LIKE ? ESCAPE '\\')"
+        " WHERE formal = 1 AND taxpayer_id = ? AND commodity_name LIKE ? ESCAPE '\\')"
         " AND l.commodity_name LIKE ? ESCAPE '\\'",
         [taxpayer_id, pattern, pattern],
     )
@@ -71,10 +69,10 @@ def declared_commodities(
 ) -> dict[str, Any]:
     tid = enterprise.taxpayer_id
     text, text_args = _text_filter(tid, q.strip() if q else None)
-    # one pass over the (taxpayer, code, period, name) index; the window counts the groups
+    # one pass over the code index; the window counts the groups
     groups = conn.execute(
         "SELECT l.commodity_code, count(*), max(l.period), count(*) OVER ()"
-        " FROM declaration_lines l WHERE l.taxpayer_id = ?"
+        " FROM declaration_lines l WHERE l.formal = 1 AND l.taxpayer_id = ?"
         f" AND l.declaration_id IN ({ALIVE_IDS}){text}"
         " GROUP BY l.commodity_code ORDER BY l.commodity_code LIMIT ? OFFSET ?",
         [tid, tid, *text_args, paging.page_size, paging.offset],
@@ -85,7 +83,7 @@ def declared_commodities(
         # name, unit and rate as last declared
         name, unit, rate = conn.execute(
             "SELECT l.commodity_name, l.unit, l.refund_rate FROM declaration_lines l"
-            " WHERE l.taxpayer_id = ? AND l.commodity_code = ? AND l.period = ?"
+            " WHERE l.formal = 1 AND l.taxpayer_id = ? AND l.commodity_code = ? AND l.period = ?"
             f" AND l.declaration_id IN ({ALIVE_IDS}) LIMIT 1",
             (tid, code, last_period, tid),
         ).fetchone()
@@ -111,7 +109,7 @@ def _count_commodities(
     return int(
         conn.execute(
             "SELECT count(DISTINCT l.commodity_code) FROM declaration_lines l"
-            f" WHERE l.taxpayer_id = ? AND l.declaration_id IN ({ALIVE_IDS}){text}",
+            f" WHERE l.formal = 1 AND l.taxpayer_id = ? AND l.declaration_id IN ({ALIVE_IDS}){text}",
             [tid, tid, *args],
         ).fetchone()[0]
     )
@@ -154,7 +152,7 @@ def declared_details(
         filters += " AND l.period <= ?"
         args.append(p_to)
     where = (
-        f" FROM declaration_lines l WHERE l.taxpayer_id = ?"
+        f" FROM declaration_lines l WHERE l.formal = 1 AND l.taxpayer_id = ?"
         f" AND l.declaration_id IN ({ALIVE_IDS}){filters}"
     )
     all_args = [tid, tid, *args]
