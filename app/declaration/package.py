@@ -266,11 +266,47 @@ def _encoding(head: bytes) -> tuple[str, bool] | str:
     return _ENCODINGS[name], True
 
 
+# libxml2's usual syntax errors, in the words an accountant reads (others stay as they are)
+_LIBXML_ZH = [
+    (re.compile(p), zh)
+    for p, zh in (
+        (r"Document is empty", "文件内容为空"),
+        (r"Start tag expected, '<' not found", "开头不是XML元素（缺少“<”）"),
+        (r"Premature end of data in tag (\S+)", r"元素<\1>没有结束，文件不完整（可能被截断）"),
+        (r"Opening and ending tag mismatch: (\S+) line \d+ and (\S+)",
+         r"开始标签<\1>与结束标签</\2>不匹配"),
+        (r"Couldn't find end of Start Tag (\S+)", r"元素<\1>的开始标签没有结束"),
+        (r"Extra content at the end of the document", "根元素结束后还有多余的内容"),
+        (r"StartTag: invalid element name", "元素名称无效"),
+        (r"error parsing attribute name", "属性名称无效"),
+        (r"AttValue: \" or ' expected", "属性值缺少引号"),
+        (r"Attribute (\S+) redefined", r"属性\1重复"),
+        (r"Entity '([^']+)' not defined", r"引用了未定义的实体&\1;"),
+        (r"(?:EntityRef: expecting ';'|xmlParseEntityRef: no name)",
+         "“&”后不是有效的实体引用：文字中的“&”应写作“&amp;”"),
+        (r"(?:PCDATA invalid Char|xmlParseCharRef: invalid xmlChar) value (\d+)",
+         r"含有XML不允许的字符（编码\1），多为从其他软件复制来的控制字符，请删除后重新生成"),
+        (r"Invalid bytes in character encoding", "含有与声明的编码不符的字节"),
+        (r"Sequence '\]\]>' not allowed in content", "内容中不允许出现“]]>”"),
+        (r"Comment not terminated", "注释没有结束"),
+        (r"CData section not finished", "CDATA段没有结束"),
+    )
+]  # fmt: skip
+_WHERE = re.compile(r",? line \d+, column \d+$")
+
+
 def _syntax_message(exc: etree.XMLSyntaxError, declared: bool) -> str:
-    text = str(exc.msg or exc)
+    text = _WHERE.sub("", str(exc.msg or exc).strip())
     if not declared and ("Invalid bytes" in text or "not proper UTF-8" in text):
         return _UNDECLARED_GBK
-    return f"XML格式不正确（第{exc.lineno}行）：{text}"
+    for pattern, zh in _LIBXML_ZH:
+        m = pattern.match(text)
+        if m:
+            text = m.expand(zh)
+            break
+    line, column = exc.position if exc.position else (exc.lineno, 0)
+    where = f"第{line}行第{column}列" if column else f"第{line}行"
+    return f"XML格式不正确（{where}）：{text}"
 
 
 class _HashingReader:

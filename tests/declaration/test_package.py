@@ -1,3 +1,4 @@
+import re
 import stat
 import warnings
 import zipfile
@@ -298,6 +299,25 @@ def test_xml_syntax_error(tmp_path: Path) -> None:
         refused(simple_package(tmp_path / "a.zip", data=data, declared_rows=1), "PACKAGE_INVALID")
     )
     assert p.entry == "mdt_ckmx.xml" and "XML格式不正确" in p.message
+
+
+@pytest.mark.parametrize(
+    ("rows", "says"),
+    [
+        (b"<row><sbxh>1</sbxh></row>", "元素<table>没有结束"),
+        (b"<row><sbxh>1</sbxh></rw></table>", "开始标签<row>与结束标签</rw>不匹配"),
+        (b"<row><sbhgspmc>A & B</sbhgspmc></row></table>", "应写作“&amp;”"),
+        (b"<row><sbhgspmc>\x01</sbhgspmc></row></table>", "不允许的字符（编码1）"),
+        (b"<row/></table><row/>", "根元素结束后还有多余的内容"),
+    ],
+)
+def test_xml_syntax_errors_are_told_in_chinese(tmp_path: Path, rows: bytes, says: str) -> None:
+    data = b'<?xml version="1.0"?>\n<table name="mdt_ckmx">\n' + rows
+    path = simple_package(tmp_path / "a.zip", data=data, declared_rows=1)
+    p = only(refused(path, "PACKAGE_INVALID"))
+    assert p.message.startswith("XML格式不正确（第") and says in p.message
+    words = re.sub(r"</?\w+>|&amp;|XML|CDATA", "", p.message)  # tag names are the file's own
+    assert not re.search(r"[A-Za-z]{3,}", words), p.message
 
 
 # ------------------------------------------------------------------ encodings
