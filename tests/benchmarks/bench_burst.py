@@ -9,10 +9,6 @@ from the moment the stub listens until no declaration is queued or auditing; the
 drain of each side counts (other jobs on the shared cores outrank the niced workers).
 While it drains, a sample of declarations at the back of the queue is polled and their
 ``queue_position`` must never rise.
-
-The issue names 2,000 packages; those need 2.4 M e-info lines and about a quarter of an
-hour of this shared machine, so ``PACKAGES`` is scaled down (the ratio only gains from a
-longer queue: the workers' start-up is a fixed cost; see the note).
 """
 
 from __future__ import annotations
@@ -22,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -32,9 +29,9 @@ from tests.conftest import DEMO
 from tests.livestub import LiveStub
 
 KEYS = ("P8",)
-PACKAGES = 400
+PACKAGES = 2000
 ROWS_PER_PACKAGE = 1000
-RATIO_TARGET = 1.5
+RATIO_TARGET = 1.7  # the issue's; benchmarks.md asks 1.5
 SAMPLES = 12
 ORDER = (1, 2, 2, 1)  # workers per drain, alternated
 NEW_PASSWORD = "Bench2026x"
@@ -61,25 +58,30 @@ def packages(data_dir: Path, out: Path, n: int) -> list[Path]:
         }
     finally:
         conn.close()
-    today = clock.today()
-    period = f"{today.year - (today.month == 1)}{(today.month - 2) % 12 + 1:02d}"
     # each package its own lines: packages sharing lines would make every audit look up
-    # all the earlier ones (the platform keeps each audited package's lines)
-    customs = sorted(reference.pop("customs"), key=lambda c: (c.entry_no, c.item_no))
+    # all the earlier ones (the platform keeps each audited package's lines); a package
+    # declares the month of its latest export, batches numbered within the month
+    customs = sorted(reference.pop("customs"), key=lambda c: (c.export_date, c.entry_no))
     size = len(customs) // n
+    batches: Counter[str] = Counter()
     out.mkdir()
-    return [
-        generate_package(
-            out / f"p{i:04d}.zip",
-            **reference,
-            customs=customs[(i - 1) * size : i * size],
-            period=period,
-            rows=ROWS_PER_PACKAGE,
-            batch=f"{i:03d}",
-            today=today,
+    files = []
+    for i in range(n):
+        lines = customs[i * size : (i + 1) * size]
+        period = lines[-1].export_date.strftime("%Y%m")
+        batches[period] += 1
+        files.append(
+            generate_package(
+                out / f"p{i + 1:04d}.zip",
+                **reference,
+                customs=lines,
+                period=period,
+                rows=ROWS_PER_PACKAGE,
+                batch=f"{batches[period]:03d}",
+                today=clock.today(),
+            )
         )
-        for i in range(1, n + 1)
-    ]
+    return files
 
 
 def _token(stub: LiveStub, password: str) -> str:
@@ -201,14 +203,13 @@ def run() -> list[Result]:
     return [
         Result(
             "P8",
-            f"burst of {PACKAGES} queued packages × {ROWS_PER_PACKAGE:,} rows: drain time",
+            f"burst of {PACKAGES:,} queued packages × {ROWS_PER_PACKAGE:,} rows: drain time",
             f"{one:.1f} s with 1 worker ({PACKAGES / one:.1f}/s)",
             f"{two:.1f} s with 2 workers ({PACKAGES / two:.1f}/s)",
             speedup,
             f"≥ {RATIO_TARGET:g}× (2 workers vs 1), ranks never rise",
             speedup >= RATIO_TARGET and total_rises == 0,
-            f"scaled down from 2,000 to {PACKAGES} packages (2,000 need 2.4 M e-info lines and "
-            f"~15 min of this shared machine); drains alternated "
+            f"drains alternated "
             f"{'/'.join(map(str, ORDER))} workers, each from a copy of the same queued data "
             f"dir, best of each side ({all_times}; median speed-up "
             f"{median(times[1]) / median(times[2]):.2f}×); "
