@@ -18,9 +18,10 @@ import stat
 import uuid
 import zipfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from app.errors import DISK_FULL_DETAIL, LocalError, local_write_error
 
@@ -113,8 +114,15 @@ def extract_feedback(
             if shutil.disk_usage(temp).free < needed + 64 * 1024**2:
                 # keep a reserve: a disk filled to the brim breaks everything else
                 raise LocalError(DISK_FULL_DETAIL.format(what="反馈文件"), code="DISK_FULL")
-            for info, target in plan:
-                _extract_one(zf, info, target)
+            # each file is flushed to disk in the background while the next one is
+            # decrypted; the folder is renamed into place only after every flush
+            with ThreadPoolExecutor(1, thread_name_prefix="fsync") as syncer:
+                flushed = [
+                    syncer.submit(_sync_and_close, _extract_one(zf, info, target))
+                    for info, target in plan
+                ]
+            for f in flushed:
+                f.result()
         if FeedbackIndex.taxpayer_id(temp) != expected_taxpayer_id:
             raise LocalError("反馈文件的内容不属于当前企业，已拒绝导入。", code="WRONG_ENTERPRISE")
         try:
@@ -176,17 +184,29 @@ def _plan(infos: list[zipfile.ZipInfo], root: Path, limits: Limits) -> list[tupl
     return plan
 
 
-def _extract_one(zf: Any, info: zipfile.ZipInfo, target: Path) -> None:
+def _extract_one(zf: Any, info: zipfile.ZipInfo, target: Path) -> BinaryIO:
+    """Write the entry to ``target``; the file is returned open, for ``_sync_and_close``."""
     target.parent.mkdir(parents=True, exist_ok=True)
     written = 0
-    with zf.open(info) as src, target.open("xb") as out:
-        while chunk := src.read(_CHUNK):
-            written += len(chunk)
-            if written > info.file_size:  # the header lied about the size
-                raise _unsafe(f"文件实际大小超出声明（{info.filename}）")
-            out.write(chunk)
+    out = target.open("xb")
+    try:
+        with zf.open(info) as src:
+            while chunk := src.read(_CHUNK):
+                written += len(chunk)
+                if written > info.file_size:  # the header lied about the size
+                    raise _unsafe(f"文件实际大小超出声明（{info.filename}）")
+                out.write(chunk)
         out.flush()
-        os.fsync(out.fileno())  # on disk before the folder is renamed into place
+    except BaseException:
+        out.close()
+        raise
+    return out
+
+
+def _sync_and_close(out: BinaryIO) -> None:
+    """On disk before the folder is renamed into place (a full disk may only say so now)."""
+    with out:
+        os.fsync(out.fileno())
 
 
 def _entry_name(info: zipfile.ZipInfo) -> str:

@@ -35,7 +35,7 @@ TAXPAYER = "91110108MA01HC7K1M"
 KEY = "bench-feedback-key-0123456789abcdef"
 ZIP_BYTES = 50 * 1024**2
 REPEATS = 7
-RATIO_TARGET = 1.3
+RATIO_TARGET = 1.1  # the issue's; benchmarks.md allows 1.3
 HEAP_TARGET = 0.05  # the index's peak heap, as a share of feedback.json
 
 
@@ -133,8 +133,9 @@ def run() -> list[Result]:
             f"≤ {RATIO_TARGET:g}×",
             o / b <= RATIO_TARGET,
             f"{REPEATS} alternating repeats, medians; {extracted / 1024**2:.0f} MB extracted "
-            f"(feedback.json + CSV); the issue's table says ≤ 1.1× for decrypt + extract + "
-            f"index, benchmarks.md times the index separately (next row)",
+            f"(feedback.json + CSV), each file fsynced before the folder is renamed into "
+            f"place (the bare extractall does not); the index is timed separately, as "
+            f"benchmarks.md asks (next row)",
         ),
         Result(
             "P4",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 
 import pytest
@@ -41,6 +43,29 @@ def test_wrong_key_is_a_clear_error_and_leaves_nothing(tmp_path: Path) -> None:
         extract_feedback(zip_path, "wrong-key-" * 4, dest, TID)
     assert info.value.code == "BAD_KEY" and "密钥不正确" in info.value.detail
     assert leftovers(dest.parent) == []
+
+
+def test_a_disk_full_at_the_flush_is_a_clear_error_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The background flush of an extracted file fails (a full disk may only say so at
+    fsync): the folder is not placed, nothing is left behind."""
+    zip_path = make_feedback_zip(
+        tmp_path / "f.zip", {"feedback.json": feedback_json(), "a.csv": b"1"}
+    )
+    dest = tmp_path / "out" / "pre_audit-d1"
+    flushed: list[int] = []
+
+    def fsync(fd: int) -> None:
+        flushed.append(fd)
+        if len(flushed) == 2:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr("app.feedback.os.fsync", fsync)
+    with pytest.raises(LocalError) as info:
+        extract_feedback(zip_path, KEY, dest, TID)
+    assert info.value.code == "DISK_FULL" and "磁盘空间不足" in info.value.detail
+    assert len(flushed) == 2 and leftovers(dest.parent) == []
 
 
 def test_another_enterprises_feedback_is_refused(tmp_path: Path) -> None:
