@@ -59,6 +59,16 @@ def test_desktop_cards_show_counts_enterprise_and_todo(
     qtbot.waitUntil(lambda: ("contact", ("王会计", "13912345678")) in fake_session.calls)
 
 
+def test_desktop_count_tiles_open_their_tab(qtbot: Any, window: Any) -> None:
+    window.show()
+    qtbot.waitExposed(window)
+    for key, tab in (("progress", "退税进度"), ("reminders", "退税提醒")):
+        window.tabs.setCurrentIndex(0)
+        tile = window.desktop.stat_tiles[key]
+        qtbot.mouseClick(tile, Qt.MouseButton.LeftButton, pos=tile.rect().center())
+        assert window.tabs.tabText(window.tabs.currentIndex()) == tab
+
+
 def test_desktop_reflows_to_one_column_when_narrow(qtbot: Any, window: Any) -> None:
     window.show()
     window.resize(900, 700)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from PySide6.QtCore import QSize
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -23,7 +24,7 @@ from PySide6.QtWidgets import (
 from ui import formatting as fmt
 from ui.icons import icon
 from ui.tabs import Tab
-from ui.widgets import Card, TablePanel, link_button, muted, selectable
+from ui.widgets import Card, LinkButton, TablePanel, link_button, muted, selectable
 
 SECTION_NAMES = (
     ("basic", "基础信息"),
@@ -84,19 +85,18 @@ class DesktopTab(Tab):
         row = QHBoxLayout()
         row.setSpacing(16)
         self.stat_labels: dict[str, QLabel] = {}
-        for key, title, target in (
-            ("progress", "我的退税进度", "退税进度"),
-            ("reminders", "我的退税提醒", "退税提醒"),
-            ("announcements", "我的通知公告", "退税提醒"),
+        self.stat_tiles: dict[str, StatTile] = {}
+        for key, title, target, tip in (
+            ("progress", "我的退税进度", "退税进度", "正在办理中的正式申报，点击查看退税进度"),
+            ("reminders", "我的退税提醒", "退税提醒", "未读的退税提醒，点击查看"),
+            ("announcements", "我的通知公告", "退税提醒", "未读的通知公告，点击查看"),
         ):
-            box = QVBoxLayout()
-            number = QLabel("–")
-            number.setObjectName("BigNumber")
-            box.addWidget(number)
-            box.addWidget(link_button(title, lambda t=target: self.main.show_tab(t)))
-            self.stat_labels[key] = number
-            row.addLayout(box)
-        row.addStretch(1)
+            tile = StatTile(title)
+            tile.setToolTip(tip)
+            tile.clicked.connect(lambda _=False, t=target: self.main.show_tab(t))
+            self.stat_labels[key] = tile.number
+            self.stat_tiles[key] = tile
+            row.addWidget(tile, 1)
         card.body.addLayout(row)
         self.notice_list = QVBoxLayout()
         self.notice_list.setSpacing(4)
@@ -238,7 +238,6 @@ class DesktopTab(Tab):
             r for r in data["progress"] if r.status not in ("approved", "refused", "withdrawn")
         ]
         self.stat_labels["progress"].setText(str(len(open_rows)))
-        self.stat_labels["progress"].setToolTip("正在办理中的正式申报")
         _clear(self.notice_list)
         for n in data["announcements"]:
             mark = "● " if not n.read else "　"
@@ -355,6 +354,32 @@ class DesktopTab(Tab):
 
     def open_einfo(self) -> None:
         EInfoDialog(self.ctx, self).show()
+
+
+class StatTile(LinkButton):
+    """A 通知区 count as one clickable tile: the number centred above its caption."""
+
+    def __init__(self, caption: str) -> None:
+        super().__init__("")
+        self.setProperty("link", False)  # a tile, not an underlined link
+        self.setObjectName("StatTile")  # styled in resources/style.qss
+        self.setAccessibleName(caption)
+        self.lines = layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.setSpacing(0)
+        self.number = QLabel("–")
+        self.number.setObjectName("BigNumber")
+        self.caption = QLabel(caption)
+        for label in (self.number, self.caption):
+            label.setProperty("alignment", "AlignCenter")
+            layout.addWidget(label)
+
+    def sizeHint(self) -> QSize:
+        # the two lines of the tile, measured once the style sheet sets their fonts
+        return self.lines.sizeHint()
+
+    def minimumSizeHint(self) -> QSize:
+        return self.lines.minimumSize()
 
 
 def _clear(layout: Any) -> None:
