@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from ui.tasks import Coalescer, Tasks
 
@@ -24,6 +24,10 @@ class _SyncBridge(QObject):
 
 class AppContext(QObject):
     """The app's shared state. ``changed(keys)`` tells tabs which local data to re-read."""
+
+    # when, then how often, a session opened offline looks for the platform
+    FIRST_PROBE_MS = 2_000
+    RECONNECT_MS = 15_000
 
     changed = Signal(object)
     connection = Signal(str, str)  # connected | offline | reconnecting, detail
@@ -41,7 +45,13 @@ class AppContext(QObject):
         self.session: Any = None
         self.server_url = ""
         self.state = "connected"
+        # a session opened offline cannot log in by itself (no password remembered, or
+        # it no longer works): None until its first look for the platform
+        self.needs_login: bool | None = None
         self._sync: Any = None
+        self._reconnect = QTimer(self)
+        self._reconnect.timeout.connect(self._try_online)
+        self._probing = False
         self._bridge = _SyncBridge(self)
         self._bridge.changes.connect(self._on_changes)
         self._bridge.state.connect(self._on_state)
@@ -72,13 +82,17 @@ class AppContext(QObject):
     def set_session(self, session: Any) -> None:
         """Show ``session`` (after login or a switch); start its sync, refresh everything."""
         self.stop_sync()
+        self._reconnect.stop()
+        self.needs_login = None
         self.session = session
         self._statuses = {d.id: d.status for d in session.store.declarations()}
         self._jobs = {j.id: j.status for j in session.store.feedback_jobs()}
         self.session_changed.emit()
         self.changed.emit({"all"})
         if getattr(session, "offline", False):
-            return  # opened from the local store because the platform is unreachable
+            # opened from the local store because the platform was unreachable
+            self._reconnect.start(self.FIRST_PROBE_MS)  # once the window has settled
+            return
         fresh_store = session.store.sync_cursor() == 0
         self.start_sync()
         if not (fresh_store and self._sync is not None):  # the sync's first round loads all
@@ -103,6 +117,66 @@ class AppContext(QObject):
             failed,
             label="正在从平台更新数据…",
         )
+
+    def _try_online(self) -> None:
+        """A session opened offline: once the platform answers, log in again with the
+        remembered password and go on as if the login had worked at once; without one,
+        say that the platform is back and a login is needed."""
+        session = self.session
+        if session is None or not getattr(session, "offline", False):
+            self._reconnect.stop()
+            return
+        self._reconnect.setInterval(self.RECONNECT_MS)
+        if self._probing:
+            return
+        self._probing = True
+
+        def attempt() -> str:
+            from app.errors import LocalError, NetworkError
+
+            try:
+                session.ensure_online()
+                return "online"
+            except NetworkError:
+                return "waiting"  # a password is remembered: it logs in when it can
+            except LocalError:  # nothing remembered (or no keyring)
+                pass
+            try:
+                session.client.health()
+            except NetworkError:
+                return "waiting-login"
+            return "login"
+
+        def done(outcome: str) -> None:
+            self._probing = False
+            if session is not self.session:
+                return
+            if outcome == "online":
+                self._reconnect.stop()
+                self._on_state("connected", "")
+                self.start_sync()
+                self.refresh_all()
+                return
+            self.needs_login = outcome != "waiting"
+            if outcome == "login":
+                self._reconnect.stop()  # the accountant takes it from here
+                self._on_state("offline", "平台已恢复连接。")
+            else:
+                self._on_state("offline", "")
+
+        def failed(exc: BaseException) -> bool:
+            from app.errors import PlatformError
+
+            self._probing = False
+            if isinstance(exc, PlatformError) and session is self.session:
+                # the remembered password no longer works (changed, locked …)
+                self._reconnect.stop()
+                self.needs_login = True
+                self._on_state("offline", f"平台已恢复连接，但自动登录未成功：{exc.detail}")
+                return True
+            return False
+
+        self.tasks.run(attempt, done, failed)
 
     def start_sync(self) -> None:
         if self.session is None or getattr(self.session, "offline", False):

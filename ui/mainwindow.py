@@ -145,6 +145,11 @@ class MainWindow(QMainWindow):
         self.banner_text = QLabel("")
         self.banner_text.setWordWrap(True)
         h.addWidget(self.banner_text, 1)
+        self.relogin = QPushButton("重新登录")
+        self.relogin.clicked.connect(
+            lambda: self.login.add_enterprise(getattr(self.context.session, "account", None))
+        )
+        h.addWidget(self.relogin)
         banner.hide()
         return banner
 
@@ -308,10 +313,22 @@ class MainWindow(QMainWindow):
             self.banner.hide()
             return
         text = detail or "暂时无法连接平台。"
-        if state == "offline":
+        session = self.context.session
+        opened_offline = getattr(session, "offline", False)
+        if state != "offline":
+            text += " 正在自动重新连接…"
+        elif not opened_offline:  # the sync reconnects with the session it has
             text += " 现在显示的是本机保存的数据；连接恢复后会自动更新，无需重新登录。"
         else:
-            text += " 正在自动重新连接…"
+            text += (
+                " 现在显示的是本机保存的数据（只读）；"
+                + {
+                    None: "平台恢复后会自动重新连接。",
+                    False: "平台恢复后会自动登录并更新。",
+                    True: "请点击「重新登录」输入密码后更新数据。",
+                }[self.context.needs_login]
+            )
+        self.relogin.setVisible(opened_offline)
         self.banner_text.setText(text)
         self.banner.show()
 
