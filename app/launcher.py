@@ -101,6 +101,9 @@ class BundledPlatform:
             process.wait(5)
         except ProcessLookupError:
             pass
+        finally:
+            if process.stdin is not None:
+                process.stdin.close()
 
     def _running_url(self) -> str | None:
         try:
@@ -112,6 +115,8 @@ class BundledPlatform:
 
     def _command(self) -> list[str]:
         args = ["--host", "127.0.0.1", "--port", "0", "--data-dir", str(self.data_dir)]
+        if self.stop_at_exit:  # our end of its stdin closes when we go, however we go
+            args += ["--exit-with-stdin", "1"]
         if getattr(sys, "frozen", False):
             return [sys.executable, "--stub", *args, *self.extra_args]
         return [sys.executable, "-m", "server_stub", *args, *self.extra_args]
@@ -132,7 +137,7 @@ class BundledPlatform:
             self._command(),
             stdout=output,
             stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE if self.stop_at_exit else subprocess.DEVNULL,
             **kwargs,
         )
         output.close()

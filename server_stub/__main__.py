@@ -15,6 +15,7 @@ import logging
 import os
 import socket
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +123,9 @@ def serve(settings: settings_module.Settings) -> int:
         _say(f"listening on {url}")
         logging.getLogger(__name__).info("listening on %s", url)
 
+    if settings.exit_with_stdin:
+        _exit_when_stdin_closes(server)
+
     async def main() -> None:
         task = asyncio.create_task(announce())
         await server.serve(sockets=[sock])
@@ -129,6 +133,31 @@ def serve(settings: settings_module.Settings) -> int:
 
     asyncio.run(main())
     return 0
+
+
+def _exit_when_stdin_closes(server: Any) -> None:
+    """The desktop client keeps our standard input open while it runs; when it goes —
+    closed, crashed or killed — the pipe ends and the platform shuts down cleanly (audit
+    workers with it) instead of running on unseen."""
+    log = logging.getLogger(__name__)
+    try:
+        fd = sys.stdin.fileno() if sys.stdin is not None else -1
+    except (OSError, ValueError):
+        fd = -1
+    if fd < 0:
+        log.warning("--exit-with-stdin: no standard input to watch")
+        return
+
+    def watch() -> None:
+        try:
+            while os.read(fd, 4096):
+                pass
+        except OSError:
+            pass
+        log.info("standard input closed: the desktop client is gone, shutting down")
+        server.should_exit = True
+
+    threading.Thread(target=watch, name="stdin-lifeline", daemon=True).start()
 
 
 # ---------------------------------------------------------------- admin

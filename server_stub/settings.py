@@ -52,6 +52,10 @@ class Settings:
     now: datetime | None = field(
         default=None, metadata={"help": "模拟时钟的起点（ISO 时间），时钟从此继续走"}
     )
+    exit_with_stdin: bool = field(
+        default=False,
+        metadata={"help": "标准输入关闭时退出（桌面客户端用：客户端意外退出时平台随之退出）"},
+    )
     fault_delay_feedback: float = field(
         default=0.0, metadata={"help": "仅供故障测试：反馈包写到一半时停顿的秒数"}
     )
@@ -71,6 +75,14 @@ def _parse_now(value: str) -> datetime:
         raise argparse.ArgumentTypeError(f"不是 ISO 时间：{value}") from None
 
 
+def _parse_bool(value: str) -> bool:
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"应为 1 或 0：{value}")
+
+
 _TYPES: dict[str, Any] = {
     "host": str,
     "port": int,
@@ -83,6 +95,7 @@ _TYPES: dict[str, Any] = {
     "max_upload_mb": int,
     "login_rate": int,
     "now": _parse_now,
+    "exit_with_stdin": _parse_bool,
     "fault_delay_feedback": float,
     "fault_delay_document": float,
 }
