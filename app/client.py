@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -234,7 +235,9 @@ class PlatformClient:
     def _download(
         self, path: str, dest: Path, progress: Progress | None = None, *, resume: bool = True
     ) -> Path:
-        """Stream ``path`` into ``dest`` (temp file + rename); restart when cut."""
+        """Stream ``path`` into ``dest`` (temp file + rename). When the connection is cut,
+        go on from the bytes already here if the server answers a ``Range`` request for
+        the same file (``If-Range``), else start again."""
         import uuid
 
         import requests
@@ -242,13 +245,25 @@ class PlatformClient:
         dest.parent.mkdir(parents=True, exist_ok=True)
         part = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:8]}.part")
         attempt = 0
+        done = 0
+        total: int | None = None
+        validator = ""  # the file's ETag (or Last-Modified): what a resumed range must match
         try:
             while True:
-                resp = self._request("GET", path, stream=True)
+                headers = {}
+                if done and validator and (total is None or done < total):
+                    headers = {"Range": f"bytes={done}-", "If-Range": validator}
+                resp = self._request("GET", path, stream=True, headers=headers)
                 try:
-                    total = int(resp.headers.get("Content-Length") or 0) or None
-                    done = 0
-                    with part.open("wb") as f:
+                    if resp.status_code == 206 and _range_start(resp) == done:
+                        mode = "ab"
+                    else:  # the whole file (first try, or the server did not resume)
+                        mode, done = "wb", 0
+                        total = int(resp.headers.get("Content-Length") or 0) or None
+                        validator = resp.headers.get("ETag") or resp.headers.get(
+                            "Last-Modified", ""
+                        )
+                    with part.open(mode) as f:
                         for chunk in resp.iter_content(_CHUNK):
                             f.write(chunk)
                             done += len(chunk)
@@ -760,6 +775,12 @@ class _MultipartBody:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _range_start(resp: Any) -> int | None:
+    """The first byte of a ``206`` answer (``Content-Range: bytes 100-999/1000``)."""
+    found = re.match(r"bytes (\d+)-", resp.headers.get("Content-Range", ""))
+    return int(found.group(1)) if found else None
 
 
 def _caused_by_timeout(exc: BaseException) -> bool:

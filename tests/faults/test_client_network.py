@@ -226,6 +226,38 @@ def test_feedback_cut_mid_stream_is_fetched_again_whole(
     assert entry.zip.stat().st_size == size and entry.doubt_count >= 1
 
 
+def test_a_download_cut_again_and_again_goes_on_from_where_it_stopped(
+    net: Net, tmp_path: Path
+) -> None:
+    """Every connection is cut after a third of the file: starting again from the first
+    byte would never finish; asking for the rest (Range, If-Range) does."""
+    import os
+
+    import requests
+
+    body = os.urandom(1 << 20)
+    published = requests.post(
+        net.stub.url + "/admin/v1/downloads",
+        headers={"X-Admin-Token": net.stub.admin_token},
+        data={"name": "出口退税申报系统", "version": "2.1.0", "kind": "declaration_software"},
+        files={"file": ("setup.exe", body)},
+        timeout=30,
+    )
+    assert published.status_code == 201, published.text
+    net.proxy.cut("down", after=len(body) // 3, times=None)
+    seen: list[int] = []
+
+    folder = tmp_path / "downloads"
+    got = net.client.download_file(
+        published.json()["id"], folder / "setup.exe", lambda done, _total: seen.append(done)
+    )
+
+    assert got.read_bytes() == body
+    assert 2 <= net.proxy.fired["cut-down"] <= net.client.retries
+    assert seen == sorted(seen) and seen[-1] == len(body)  # progress never went back
+    assert [p.name for p in folder.iterdir()] == ["setup.exe"]  # no .part left
+
+
 @pytest.mark.parametrize("fault", ["cut", "stall"])
 def test_feedback_broken_every_time_leaves_nothing(
     net: Net, audited: tuple[Declaration, int], fault: str
