@@ -129,7 +129,12 @@ def dark_mode() -> bool:
 
 
 def ink() -> str:
-    return "#c9d1dc" if dark_mode() else _INK
+    return tone(_INK, "#c9d1dc")
+
+
+def tone(light: str, dark: str) -> str:
+    """A colour painted in code (not through the style sheet): the variant of the palette."""
+    return dark if dark_mode() else light
 
 
 def ui_font_family() -> str:

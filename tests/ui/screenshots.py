@@ -5,6 +5,10 @@ Run under Xvfb (a script, not a test):
     xvfb-run -a -s "-screen 0 1366x768x24" env QT_QPA_PLATFORM=xcb \\
         .venv/bin/python tests/ui/screenshots.py
 
+With ``--dark`` the windows start from a dark system palette (the app follows it) and
+the pictures go to docs/screenshots/dark/; ``QT_SCALE_FACTOR=2`` in the environment
+shows 200 % scaling.
+
 It starts a live stub in a temporary folder, prepares data through the client core as an
 accountant would (password change, uploads, a conversion, a confirmation, the tax office
 accepting and approving), then opens the real login and main windows and saves a PNG of
@@ -97,14 +101,22 @@ def main() -> int:
 
 
 def shoot(app: Any, stub: Any, paths: Any, QEventLoop: Any, QTimer: Any) -> int:
+    from PySide6.QtGui import QColor, QPalette
+
     from ui.icons import app_icon, apply_style
     from ui.login import LoginWindow
     from ui.pdfviewer import PdfViewer
     from ui.tabs.declare import ConfirmDialog, UploadDialog
 
+    out = OUT
+    if "--dark" in sys.argv:  # what a Windows "dark mode" hands the app
+        out = OUT / "dark"
+        system = QPalette()
+        system.setColor(QPalette.ColorRole.Window, QColor("#202020"))
+        app.setPalette(system)
     apply_style(app)
     app.setWindowIcon(app_icon())
-    OUT.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
 
     def pump(ms: int = 100) -> None:
         loop = QEventLoop()
@@ -120,7 +132,7 @@ def shoot(app: Any, stub: Any, paths: Any, QEventLoop: Any, QTimer: Any) -> int:
 
     def save(widget: Any, name: str) -> None:
         pump(400)
-        widget.grab().save(str(OUT / f"{name}.png"))
+        widget.grab().save(str(out / f"{name}.png"))
         print("saved", name)
 
     login = LoginWindow(paths, server_override=stub.url)

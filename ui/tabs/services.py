@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui import formatting as fmt
+from ui.icons import tone
 from ui.models import Column, ListModel, attr
 from ui.tabs import Tab
 from ui.widgets import RowAction, SideNav, TablePanel, heading, inform, muted
@@ -114,11 +115,11 @@ class CalendarPage(QWidget):
 
     def _paint(self) -> None:
         period_fmt = QTextCharFormat()
-        period_fmt.setBackground(QColor("#d6e4f8"))
-        period_fmt.setForeground(QColor("#1f5fbf"))
+        period_fmt.setBackground(QColor(tone("#d6e4f8", "#24406b")))
+        period_fmt.setForeground(QColor(tone("#1f5fbf", "#cfe0ff")))
         item_fmt = QTextCharFormat()
-        item_fmt.setBackground(QColor("#fff1d6"))
-        item_fmt.setForeground(QColor("#8a5a00"))
+        item_fmt.setBackground(QColor(tone("#fff1d6", "#5a4215")))
+        item_fmt.setForeground(QColor(tone("#8a5a00", "#ffd89a")))
         item_fmt.setFontWeight(700)
         for m in self.months.values():
             d = m.period_start
