@@ -140,17 +140,15 @@ def _exit_when_stdin_closes(server: Any) -> None:
     closed, crashed or killed — the pipe ends and the platform shuts down cleanly (audit
     workers with it) instead of running on unseen."""
     log = logging.getLogger(__name__)
-    try:
-        fd = sys.stdin.fileno() if sys.stdin is not None else -1
-    except (OSError, ValueError):
-        fd = -1
-    if fd < 0:
+    try:  # descriptor 0 itself: a windowed (frozen) build may leave sys.stdin None
+        os.fstat(0)
+    except OSError:
         log.warning("--exit-with-stdin: no standard input to watch")
         return
 
     def watch() -> None:
         try:
-            while os.read(fd, 4096):
+            while os.read(0, 4096):
                 pass
         except OSError:
             pass
