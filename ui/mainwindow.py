@@ -33,7 +33,7 @@ from ui import formatting as fmt
 from ui.context import AppContext
 from ui.icons import app_icon, icon
 from ui.tasks import Tasks
-from ui.widgets import inform, open_folder, selectable
+from ui.widgets import inform, link_button, open_folder, selectable
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +162,11 @@ class MainWindow(QMainWindow):
         self.status_progress.setTextVisible(False)
         self.status_progress.hide()
         bar.addPermanentWidget(self.status_progress)
+        self.status_cancel = link_button("取消", self._cancel_shown)
+        self.status_cancel.setToolTip("停止正在进行的下载或上传；未完成的部分不会保留")
+        self._cancelling = False
+        self.status_cancel.hide()
+        bar.addPermanentWidget(self.status_cancel)
         self.sync_label = QLabel("")
         bar.addPermanentWidget(self.sync_label)
 
@@ -338,8 +343,16 @@ class MainWindow(QMainWindow):
             self.status_progress.setRange(0, 0)
             self.status_progress.show()
         elif not count:
-            self.status_text.setText("就绪")
+            self.status_text.setText("已取消" if self._cancelling else "就绪")
+            self._cancelling = False
             self.status_progress.hide()
+        self.status_cancel.setVisible(bool(self.context.tasks.cancellable()))
+
+    def _cancel_shown(self) -> None:
+        if self.context.tasks.cancel_shown():
+            self._cancelling = True
+            self.status_text.setText("正在取消…")
+            self.status_cancel.hide()
 
     def _progress(self, done: int, total: int) -> None:
         if total:

@@ -29,6 +29,8 @@ ProgressCb = Callable[[int, int | None], None]
 class Cancelled(Exception):
     """Raised inside a task by its progress callback once the user cancelled it."""
 
+    detail = "已取消，未完成的部分没有保留。"
+
 
 class _Signals(QObject):
     done = Signal(object)
@@ -104,8 +106,10 @@ class Tasks(QObject):
         """Run ``fn`` (``fn(progress_cb)`` when ``progress`` is given) in the background.
 
         ``on_done(result)`` runs on the GUI thread. ``on_error(exc)`` too; when it is missing
-        or returns a falsy value the error is shown through :func:`show_error`. With an
-        ``owner``, callbacks are dropped once the owner is destroyed.
+        or returns a falsy value the error is shown through :func:`show_error`. A task
+        cancelled through its progress callback gets ``on_error(Cancelled())`` (to clean up)
+        and shows nothing. With an ``owner``, callbacks are dropped once the owner is
+        destroyed.
         """
         signals = _Signals()
         task = Task(fn, progress is not None, signals)
@@ -128,11 +132,11 @@ class Tasks(QObject):
 
         def failed(exc: BaseException) -> None:
             finish()
-            if isinstance(exc, Cancelled) or not alive[0]:
+            if not alive[0]:
                 return
-            if on_error is not None and on_error(exc):
-                return
-            self.show_error(exc)
+            handled = on_error is not None and on_error(exc)
+            if not handled and not isinstance(exc, Cancelled):
+                self.show_error(exc)
 
         def report(done_: int, total: int | None) -> None:
             if not alive[0]:
@@ -155,6 +159,17 @@ class Tasks(QObject):
 
     def pending(self) -> int:
         return len(self._running)
+
+    def cancellable(self) -> list[Task]:
+        """The running tasks the status bar shows with progress (downloads, uploads)."""
+        return [t for t, _, label in self._running.values() if label and t.with_progress]
+
+    def cancel_shown(self) -> int:
+        """取消 in the status bar: cancel those tasks; they stop at their next progress."""
+        tasks = self.cancellable()
+        for task in tasks:
+            task.cancel()
+        return len(tasks)
 
     def show_error(self, exc: BaseException) -> None:
         show_error(self.error_parent, exc)

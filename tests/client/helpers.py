@@ -106,6 +106,7 @@ class FakeAdapter(BaseAdapter):
         resp.status_code = status
         resp.headers.update(headers)
         resp._content = body
+        resp._content_consumed = True  # streamed reads come from the body above
         resp.url = request.url or ""
         resp.request = request
         return resp

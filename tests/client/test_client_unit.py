@@ -248,3 +248,24 @@ def test_retry_refused_as_duplicate_returns_the_first_upload(tmp_path: Path) -> 
     client, _ = client_with(handler)
     assert client.upload_declaration(package, "pre").id == "d-1"
     assert len(posts) == 2
+
+
+def test_a_download_stopped_by_its_progress_callback_leaves_nothing(tmp_path: Path) -> None:
+    """取消: the progress callback raises; no file, no .part, nothing retried."""
+    body = bytes(200_000)
+    client, adapter = client_with(
+        lambda r: (200, {"Content-Length": str(len(body)), "ETag": '"v1"'}, body)
+    )
+
+    class Stop(Exception):
+        pass
+
+    def progress(done: int, total: int | None) -> None:
+        assert total == len(body)
+        if done >= 65536:
+            raise Stop
+
+    with pytest.raises(Stop):
+        client.download_file("f1", tmp_path / "out" / "setup.exe", progress)
+    assert list((tmp_path / "out").iterdir()) == []
+    assert len(adapter.calls) == 1  # type: ignore[attr-defined]

@@ -286,3 +286,37 @@ def test_a_session_opened_offline_does_not_reach_for_the_network(
     qtbot.waitUntil(lambda: main.context.tasks.pending() == 0)
     assert ("refresh_all", None) not in fake_session.calls
     assert main.context._sync is None
+
+
+def test_a_download_in_the_status_bar_can_be_cancelled(
+    qtbot: Any, window: Any, fake_session: Any, messages: list[tuple[str, str]]
+) -> None:
+    """取消 next to the status bar's progress stops a feedback download: the download
+    stops at its next chunk, nothing is said as an error, the bar says 已取消."""
+    import threading
+
+    chunks: list[int] = []
+    stopped = threading.Event()
+
+    def slow_download(declaration_id: str, progress: Any = None) -> Path:
+        try:
+            for i in range(1, 2001):  # 20 s if never cancelled
+                progress(i, 2000)
+                chunks.append(i)
+                threading.Event().wait(0.01)
+        except BaseException:
+            stopped.set()
+            raise
+        raise AssertionError("the download was not cancelled")
+
+    fake_session.fetch_feedback = slow_download
+    pre = window.declare.pre
+    pre.download(pre.model.rows[0])
+    qtbot.waitUntil(lambda: window.status_cancel.isVisible() and len(chunks) > 3)
+    assert window.status_text.text() == "正在下载并解密反馈…"
+
+    window.status_cancel.click()
+    qtbot.waitUntil(lambda: window.context.tasks.pending() == 0)
+    assert stopped.is_set() and len(chunks) < 2000
+    assert window.status_text.text() == "已取消" and not window.status_cancel.isVisible()
+    assert messages == []  # a cancel is not an error
