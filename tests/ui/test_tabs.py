@@ -320,3 +320,37 @@ def test_a_download_in_the_status_bar_can_be_cancelled(
     assert stopped.is_set() and len(chunks) < 2000
     assert window.status_text.text() == "已取消" and not window.status_cancel.isVisible()
     assert messages == []  # a cancel is not an error
+
+
+def test_a_cancelled_feedback_job_is_not_fetched_again_by_itself(
+    qtbot: Any, window: Any, fake_session: Any, messages: list[tuple[str, str]]
+) -> None:
+    """A ready 反馈数据 job downloads by itself; once the accountant cancels it, the next
+    sync round leaves it alone until 下载 is clicked."""
+    import threading
+
+    from app.models import FeedbackJob
+
+    started: list[str] = []
+
+    def slow_job(job_id: str, progress: Any = None) -> Path:
+        started.append(job_id)
+        for i in range(1, 2001):
+            progress(i, 2000)
+            threading.Event().wait(0.01)
+        raise AssertionError("the download was not cancelled")
+
+    fake_session.fetch_job = slow_job
+    window.declare.nav.show_page(2)
+    ready = FeedbackJob("j1", "audit_result", "mdt_result", "202610", "ready")
+    fake_session.store.upsert_feedback_jobs([ready])
+    window.context.request("feedback_job")
+    qtbot.waitUntil(lambda: window.status_cancel.isVisible())
+    window.status_cancel.click()
+    qtbot.waitUntil(lambda: window.context.tasks.pending() == 0)
+
+    window.context.request("feedback_job")  # the next sync round
+    qtbot.wait(400)
+    qtbot.waitUntil(lambda: window.context.tasks.pending() == 0)
+    assert started == ["j1"] and messages == []
+    assert window.declare.feedback.model.rowCount() == 1

@@ -34,7 +34,7 @@ from ui import formatting as fmt
 from ui.icons import icon
 from ui.models import Column, ListModel, attr
 from ui.tabs import Tab
-from ui.tasks import error_text
+from ui.tasks import Cancelled, error_text
 from ui.widgets import (
     RowAction,
     SideNav,
@@ -870,6 +870,7 @@ class FeedbackPage(QWidget):
         self.types: list[Any] = []
         self._folders: dict[str, Path] = {}
         self._fetching: set[str] = set()
+        self._cancelled: set[str] = set()  # not fetched again by itself once cancelled
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(8)
@@ -974,6 +975,7 @@ class FeedbackPage(QWidget):
                 job.status == "ready"
                 and job.id not in self._folders
                 and job.id not in self._fetching
+                and job.id not in self._cancelled
             ):
                 self.download(job, quiet=True)
 
@@ -996,6 +998,8 @@ class FeedbackPage(QWidget):
     def download(self, job: Any, quiet: bool = False) -> None:
         session = self.tab.session
         self._fetching.add(job.id)
+        if not quiet:
+            self._cancelled.discard(job.id)
 
         def done(folder: Path) -> None:
             self._fetching.discard(job.id)
@@ -1005,6 +1009,8 @@ class FeedbackPage(QWidget):
 
         def failed(exc: BaseException) -> bool:
             self._fetching.discard(job.id)
+            if isinstance(exc, Cancelled):
+                self._cancelled.add(job.id)
             return quiet
 
         self.tab.call(lambda p: session.fetch_job(job.id, p), done, label="正在下载并解密反馈…",
