@@ -78,3 +78,17 @@ def live_stub(tmp_path: Path) -> Iterator[LiveStub]:
     ).start()
     yield stub
     stub.kill()
+
+
+@pytest.fixture
+def port_stub(tmp_path: Path) -> Iterator[LiveStub]:
+    """A live stub on a fixed port, so it can be killed and restarted at the same address."""
+    from tests.client.packages import free_port
+
+    stub = LiveStub(
+        tmp_path / "stub",
+        args=["--port", str(free_port()), "--accept-after", "0", "--approve-after", "0",
+              "--assemble-delay", "0"],
+    ).start()  # fmt: skip
+    yield stub
+    stub.kill()

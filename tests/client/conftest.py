@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from app.paths import app_paths
 from app.session import Session, Workspace
-from tests.client.packages import free_port
 from tests.conftest import DEMO
 from tests.livestub import LiveStub
 
 NEW_PASSWORD = "Huachen2026"
-FAST = ["--accept-after", "0", "--approve-after", "0", "--assemble-delay", "0"]
 
 
 def login_changed(
@@ -34,11 +31,3 @@ def workspace() -> Iterator[Workspace]:
     ws = Workspace(app_paths())
     yield ws
     ws.close()
-
-
-@pytest.fixture
-def port_stub(tmp_path: Path) -> Iterator[LiveStub]:
-    """A live stub on a fixed port, so it can be killed and restarted at the same address."""
-    stub = LiveStub(tmp_path / "stub", args=["--port", str(free_port()), *FAST]).start()
-    yield stub
-    stub.kill()

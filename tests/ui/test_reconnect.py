@@ -4,16 +4,13 @@ syncs; without one the banner says the platform is back and offers 重新登录.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from app.paths import AppPaths
 from app.session import Workspace
-from tests.client.conftest import FAST, login_changed
-from tests.client.packages import free_port
+from tests.client.conftest import login_changed
 from tests.conftest import DEMO
 from tests.livestub import LiveStub
 from ui.context import AppContext
@@ -21,14 +18,6 @@ from ui.login import LoginWindow
 
 pytestmark = pytest.mark.slow
 TID = DEMO["manufacturer"][0]
-
-
-@pytest.fixture
-def stub(tmp_path: Path) -> Iterator[LiveStub]:
-    """A live stub on a fixed port, so it can be stopped and started at the same address."""
-    stub = LiveStub(tmp_path / "stub", args=["--port", str(free_port()), *FAST]).start()
-    yield stub
-    stub.kill()
 
 
 def known_enterprise(paths: AppPaths, stub: LiveStub, *, remember: bool) -> None:
@@ -62,10 +51,10 @@ def close(qtbot: Any, main: Any) -> None:
 
 
 def test_remembered_password_logs_in_again_when_the_platform_is_back(
-    qtbot: Any, paths: AppPaths, stub: LiveStub, monkeypatch: pytest.MonkeyPatch
+    qtbot: Any, paths: AppPaths, port_stub: LiveStub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    known_enterprise(paths, stub, remember=True)
-    stub.kill()
+    known_enterprise(paths, port_stub, remember=True)
+    port_stub.kill()
     main = open_offline(qtbot, paths, monkeypatch)
     context = main.context
     try:
@@ -76,7 +65,7 @@ def test_remembered_password_logs_in_again_when_the_platform_is_back(
         assert context.session.offline and context._sync is None
         assert main.state_label.text() == "离线"
 
-        stub.start()
+        port_stub.start()
         qtbot.waitUntil(lambda: not context.session.offline, timeout=30000)
         qtbot.waitUntil(lambda: context.state == "connected" and context._sync is not None)
         assert not main.banner.isVisibleTo(main) and main.state_label.text() == "已连接"
@@ -89,9 +78,9 @@ def test_remembered_password_logs_in_again_when_the_platform_is_back(
 
 
 def test_without_a_remembered_password_the_banner_asks_for_a_login(
-    qtbot: Any, paths: AppPaths, stub: LiveStub, monkeypatch: pytest.MonkeyPatch
+    qtbot: Any, paths: AppPaths, port_stub: LiveStub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    known_enterprise(paths, stub, remember=False)
+    known_enterprise(paths, port_stub, remember=False)
     main = open_offline(qtbot, paths, monkeypatch)
     context = main.context
     try:
